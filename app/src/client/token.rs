@@ -1,0 +1,161 @@
+//! The browser's token cache. Seeded from `<meta name="token">`, refreshed through
+//! `AP.context.getToken()` when less than `REFRESH_MARGIN_SECS` of life remain, and after a
+//! rejection. Concurrent callers share one refresh. Never panics, never puts a token in a URL.
+
+use std::cell::RefCell;
+
+use base64::Engine;
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
+
+/// Refresh when a token has less than this left (Atlassian's tokens live 15 minutes).
+pub const REFRESH_MARGIN_SECS: f64 = 60.0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cached {
+    pub jwt: String,
+    /// `exp` claim (Unix seconds), read without verification: the server verifies.
+    pub exp: f64,
+}
+
+impl Cached {
+    pub fn new(jwt: String) -> Option<Self> {
+        let exp = exp_claim(&jwt)?;
+        Some(Self { jwt, exp })
+    }
+
+    /// Still usable without asking the host for a new one.
+    pub fn is_fresh(&self, now_secs: f64) -> bool {
+        self.exp - now_secs > REFRESH_MARGIN_SECS
+    }
+}
+
+/// The `exp` claim of a JWT, read without verifying it.
+pub fn exp_claim(jwt: &str) -> Option<f64> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("exp")?.as_f64()
+}
+
+type Refresh = Shared<LocalBoxFuture<'static, Option<Cached>>>;
+
+#[derive(Default)]
+struct State {
+    seeded: bool,
+    current: Option<Cached>,
+    refreshing: Option<Refresh>,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+fn now_secs() -> f64 {
+    js_sys::Date::now() / 1000.0
+}
+
+fn read_meta_token() -> Option<Cached> {
+    let doc = web_sys::window()?.document()?;
+    let jwt = doc
+        .query_selector("meta[name=token]")
+        .ok()??
+        .get_attribute("content")?;
+    Cached::new(jwt)
+}
+
+fn cached() -> Option<Cached> {
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        if !s.seeded {
+            s.seeded = true;
+            s.current = read_meta_token();
+        }
+        s.current.clone()
+    })
+}
+
+/// Runs (or joins) the one refresh in flight. On success the new token becomes current.
+async fn refresh() -> Option<Cached> {
+    let shared = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.refreshing
+            .get_or_insert_with(|| {
+                async {
+                    let fresh = super::ap::get_token().await.and_then(Cached::new);
+                    STATE.with(|s| {
+                        let mut s = s.borrow_mut();
+                        s.refreshing = None;
+                        if let Some(c) = &fresh {
+                            s.current = Some(c.clone());
+                        }
+                    });
+                    fresh
+                }
+                .boxed_local()
+                .shared()
+            })
+            .clone()
+    });
+    shared.await
+}
+
+/// The token to send now. Refreshes first when the cached one is about to expire; without a
+/// host to ask, keeps using the cached token (the server then says when it has expired).
+pub async fn current() -> Option<String> {
+    let cached = cached();
+    if let Some(c) = &cached
+        && c.is_fresh(now_secs())
+    {
+        return Some(c.jwt.clone());
+    }
+    match refresh().await {
+        Some(fresh) => Some(fresh.jwt),
+        None => cached.map(|c| c.jwt),
+    }
+}
+
+/// A replacement for `rejected`, which the server just refused, or `None` if the host cannot
+/// give one (then the caller reports the refusal). If a concurrent call already replaced it,
+/// that token is used without asking the host again.
+pub async fn replacement_for(rejected: &str) -> Option<String> {
+    if let Some(c) = cached()
+        && c.jwt != rejected
+        && c.is_fresh(now_secs())
+    {
+        return Some(c.jwt);
+    }
+    refresh().await.map(|c| c.jwt).filter(|jwt| jwt != rejected)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn jwt_with(payload: &str) -> String {
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.sig",
+            b64.encode(r#"{"alg":"HS256"}"#),
+            b64.encode(payload)
+        )
+    }
+
+    #[test]
+    fn reads_exp_without_verifying() {
+        assert_eq!(exp_claim(&jwt_with(r#"{"exp":1700000000}"#)), Some(1.7e9));
+        assert_eq!(exp_claim(&jwt_with(r#"{"iat":1}"#)), None);
+        assert_eq!(exp_claim("not a token"), None);
+        assert_eq!(exp_claim("a.%%%.c"), None);
+    }
+
+    #[test]
+    fn freshness_uses_the_margin() {
+        let c = Cached::new(jwt_with(r#"{"exp":1000}"#)).unwrap();
+        assert!(c.is_fresh(900.0));
+        assert!(!c.is_fresh(940.0));
+        assert!(!c.is_fresh(2000.0));
+    }
+}

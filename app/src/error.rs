@@ -1,0 +1,212 @@
+//! `AppError`: the one error type of every server function, shared by server and browser.
+//! On the wire it is `{"error": "<code>", "message": "...", ...}`, the same JSON the server's
+//! authentication layer sends, so the browser decodes a 401 into a typed variant.
+//! It must never carry a token, a secret or database text.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::preferences::{FieldError, PreferencesView};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum AppError {
+    /// 401: the token was valid once but has expired; the client refreshes and retries.
+    #[error("{message}")]
+    TokenExpired { message: String },
+    /// 401: missing, malformed, forged, or of the wrong kind. Deliberately no more detail.
+    #[error("{message}")]
+    InvalidToken { message: String },
+    /// 403: authenticated, but not allowed (an anonymous user saving).
+    #[error("{message}")]
+    Forbidden { message: String },
+    /// 400: the request could not be read (wrong types, malformed JSON).
+    #[error("{message}")]
+    BadRequest { message: String },
+    /// 404: no such API endpoint.
+    #[error("{message}")]
+    NotFound { message: String },
+    /// 405: the endpoint exists for another method.
+    #[error("{message}")]
+    MethodNotAllowed { message: String },
+    /// 409: someone saved since the revision this edit started from; `current` is their copy.
+    #[error("{message}")]
+    VersionConflict {
+        message: String,
+        current: Box<PreferencesView>,
+    },
+    /// 413: the body is over the API limit.
+    #[error("{message}")]
+    PayloadTooLarge { message: String },
+    /// 422: well-formed but invalid values, one entry per offending field.
+    #[error("{message}")]
+    ValidationFailed {
+        message: String,
+        fields: Vec<FieldError>,
+    },
+    /// 503: the store did not answer in time; nothing was written.
+    #[error("{message}")]
+    StoreUnavailable { message: String },
+    /// 500: a bug on our side. The message is generic on purpose.
+    #[error("{message}")]
+    Internal { message: String },
+    /// Client side only: the request never got a readable answer (network down, server gone).
+    #[error("{message}")]
+    Transport { message: String },
+}
+
+impl AppError {
+    pub fn token_expired() -> Self {
+        Self::TokenExpired {
+            message: "The token has expired.".into(),
+        }
+    }
+    pub fn invalid_token() -> Self {
+        Self::InvalidToken {
+            message: "The token is missing or not valid.".into(),
+        }
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            message: message.into(),
+        }
+    }
+    pub fn internal() -> Self {
+        Self::Internal {
+            message: "Something went wrong on our side.".into(),
+        }
+    }
+    pub fn store_unavailable() -> Self {
+        Self::StoreUnavailable {
+            message: "The data store is not answering. Nothing was saved; try again shortly."
+                .into(),
+        }
+    }
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::PayloadTooLarge {
+            message: format!("The request body is larger than {limit} bytes."),
+        }
+    }
+    pub fn validation(fields: Vec<FieldError>) -> Self {
+        Self::ValidationFailed {
+            message: "Some values are not valid.".into(),
+            fields,
+        }
+    }
+    pub fn conflict(current: PreferencesView) -> Self {
+        Self::VersionConflict {
+            message: "These preferences were changed elsewhere since you opened them.".into(),
+            current: Box::new(current),
+        }
+    }
+
+    /// The stable machine-readable code, identical to the JSON `error` field.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TokenExpired { .. } => "token_expired",
+            Self::InvalidToken { .. } => "invalid_token",
+            Self::Forbidden { .. } => "forbidden",
+            Self::BadRequest { .. } => "bad_request",
+            Self::NotFound { .. } => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::VersionConflict { .. } => "version_conflict",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::ValidationFailed { .. } => "validation_failed",
+            Self::StoreUnavailable { .. } => "store_unavailable",
+            Self::Internal { .. } => "internal",
+            Self::Transport { .. } => "transport",
+        }
+    }
+
+    /// The HTTP status the server answers with for this error.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            Self::TokenExpired { .. } | Self::InvalidToken { .. } => S::UNAUTHORIZED,
+            Self::Forbidden { .. } => S::FORBIDDEN,
+            Self::BadRequest { .. } => S::BAD_REQUEST,
+            Self::NotFound { .. } => S::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => S::METHOD_NOT_ALLOWED,
+            Self::VersionConflict { .. } => S::CONFLICT,
+            Self::PayloadTooLarge { .. } => S::PAYLOAD_TOO_LARGE,
+            Self::ValidationFailed { .. } => S::UNPROCESSABLE_ENTITY,
+            Self::StoreUnavailable { .. } => S::SERVICE_UNAVAILABLE,
+            Self::Internal { .. } | Self::Transport { .. } => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// True for the two authentication failures after which a client may refresh its token.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(self, Self::TokenExpired { .. } | Self::InvalidToken { .. })
+    }
+
+    /// The JSON body for this error.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"error":"internal","message":"Something went wrong on our side."}"#.into()
+        })
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // The server could not read the arguments: the client sent a bad request.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::BadRequest {
+                message: "The request body is not valid for this endpoint.".into(),
+            },
+            // The browser could not reach the server or read its answer.
+            ServerFnErrorErr::Request(e)
+            | ServerFnErrorErr::Deserialization(e)
+            | ServerFnErrorErr::Serialization(e)
+            | ServerFnErrorErr::UnsupportedRequestMethod(e) => Self::Transport { message: e },
+            ServerFnErrorErr::Registration(_)
+            | ServerFnErrorErr::ServerError(_)
+            | ServerFnErrorErr::MiddlewareError(_)
+            | ServerFnErrorErr::Response(_) => Self::internal(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_shape_is_error_and_message() {
+        let json = AppError::token_expired().to_json();
+        assert_eq!(
+            json,
+            r#"{"error":"token_expired","message":"The token has expired."}"#
+        );
+        let back: AppError = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, AppError::token_expired());
+    }
+
+    #[test]
+    fn code_matches_serialised_tag() {
+        for e in [
+            AppError::invalid_token(),
+            AppError::forbidden("x"),
+            AppError::internal(),
+            AppError::store_unavailable(),
+            AppError::payload_too_large(10),
+            AppError::validation(vec![]),
+        ] {
+            let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+            assert_eq!(v["error"], e.code());
+        }
+    }
+
+    #[test]
+    fn argument_errors_are_client_errors() {
+        let e = AppError::from_server_fn_error(ServerFnErrorErr::Args("x".into()));
+        assert_eq!(e.status(), http::StatusCode::BAD_REQUEST);
+    }
+}

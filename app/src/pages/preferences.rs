@@ -1,0 +1,754 @@
+//! The preferences page. The server renders it with the user's values already in place (readable
+//! without JavaScript); after hydration the form validates as the user types, saves through
+//! `save_preferences`, and explains every outcome in an `aria-live` region.
+
+use leptos::prelude::*;
+
+use crate::AppError;
+use crate::client::resize_iframe;
+use crate::preferences::{
+    DateFormat, EmailDigest, FieldError, ITEMS_PER_PAGE_RANGE, Locale, Preferences,
+    PreferencesView, Theme, dates::format_date, get_preferences, save_preferences, validate_label,
+};
+
+/// Shown in the date preview before the first save (2026-11-28T11:20:00Z): a fixed value, so the
+/// server-rendered and hydrated text match.
+const SAMPLE_DATE: i64 = 1_795_864_800;
+
+#[component]
+pub fn App() -> impl IntoView {
+    let loaded = Resource::new(|| (), |_| get_preferences());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading your preferences…"</p> }>
+            {move || Suspend::new(async move {
+                match loaded.await {
+                    Ok(initial) => view! { <PreferencesForm initial /> }.into_any(),
+                    Err(error) => view! { <LoadFailed error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LoadFailed(error: AppError) -> impl IntoView {
+    let text = match &error {
+        e if e.is_auth_failure() => {
+            "Your session has expired. Reopen this page from Confluence to continue."
+        }
+        AppError::StoreUnavailable { .. } | AppError::Transport { .. } => {
+            "The server is not answering right now. Try again in a moment."
+        }
+        _ => "Your preferences could not be loaded.",
+    };
+    view! {
+        <main class="app" data-theme="system">
+            <p class="banner banner-error" role="alert">
+                {text}
+            </p>
+        </main>
+    }
+}
+
+/// What the status line says; drives the `aria-live` announcement.
+#[derive(Debug, Clone, PartialEq)]
+enum Status {
+    Idle,
+    Saving,
+    Saved,
+    Invalid,
+    Conflict(Box<PreferencesView>),
+    Expired,
+    Unavailable,
+    Forbidden,
+    Failed,
+    Reloaded,
+}
+
+fn field_error_text(code: &str) -> &'static str {
+    match code {
+        "required" => "This can't be empty.",
+        "too_long" => "This is too long.",
+        "too_many" => "That's more than 50 labels.",
+        "duplicate" => "This label is already in the list.",
+        "invalid_characters" => {
+            "Labels can't contain spaces or characters such as : ; , . ? & # @ !"
+        }
+        "invalid_format" => {
+            "Use letters and digits only (or ~ and an account id for a personal space)."
+        }
+        "out_of_range" => "Choose a number from 5 to 100.",
+        "not_a_number" => "Enter a whole number.",
+        _ => "This value is not valid.",
+    }
+}
+
+fn theme_value(t: Theme) -> &'static str {
+    match t {
+        Theme::System => "system",
+        Theme::Light => "light",
+        Theme::Dark => "dark",
+    }
+}
+
+fn date_format_value(f: DateFormat) -> &'static str {
+    match f {
+        DateFormat::Iso => "iso",
+        DateFormat::DayMonthYear => "day_month_year",
+        DateFormat::MonthDayYear => "month_day_year",
+        DateFormat::Long => "long",
+    }
+}
+
+fn digest_value(d: EmailDigest) -> &'static str {
+    match d {
+        EmailDigest::Off => "off",
+        EmailDigest::Daily => "daily",
+        EmailDigest::Weekly => "weekly",
+    }
+}
+
+/// The form's state: one signal per field, so every control updates only what it shows.
+#[derive(Clone, Copy)]
+struct Draft {
+    theme: RwSignal<Theme>,
+    locale: RwSignal<Locale>,
+    date_format: RwSignal<DateFormat>,
+    email_digest: RwSignal<EmailDigest>,
+    space_key: RwSignal<String>,
+    labels: RwSignal<Vec<String>>,
+    items_per_page: RwSignal<String>,
+}
+
+impl Draft {
+    fn new(p: &Preferences) -> Self {
+        Self {
+            theme: RwSignal::new(p.theme),
+            locale: RwSignal::new(p.locale),
+            date_format: RwSignal::new(p.date_format),
+            email_digest: RwSignal::new(p.email_digest),
+            space_key: RwSignal::new(p.default_space_key.clone().unwrap_or_default()),
+            labels: RwSignal::new(p.favourite_labels.clone()),
+            items_per_page: RwSignal::new(p.items_per_page.to_string()),
+        }
+    }
+
+    fn load(&self, p: &Preferences) {
+        self.theme.set(p.theme);
+        self.locale.set(p.locale);
+        self.date_format.set(p.date_format);
+        self.email_digest.set(p.email_digest);
+        self.space_key
+            .set(p.default_space_key.clone().unwrap_or_default());
+        self.labels.set(p.favourite_labels.clone());
+        self.items_per_page.set(p.items_per_page.to_string());
+    }
+
+    /// The values as they would be sent, or the field errors that stop them being sent.
+    fn parse(&self) -> Result<Preferences, Vec<FieldError>> {
+        let items = self.items_per_page.get().trim().parse::<u16>();
+        let prefs = Preferences {
+            theme: self.theme.get(),
+            locale: self.locale.get(),
+            date_format: self.date_format.get(),
+            email_digest: self.email_digest.get(),
+            default_space_key: Some(self.space_key.get()),
+            favourite_labels: self.labels.get(),
+            items_per_page: *items.as_ref().unwrap_or(&0),
+        }
+        .normalised();
+        let mut errors = prefs.validate().err().unwrap_or_default();
+        if items.is_err() {
+            errors.retain(|e| e.field != "items_per_page");
+            errors.push(FieldError {
+                field: "items_per_page".into(),
+                code: "not_a_number".into(),
+            });
+        }
+        if errors.is_empty() {
+            Ok(prefs)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[component]
+fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
+    let draft = Draft::new(&initial.preferences);
+    let revision = RwSignal::new(initial.revision);
+    let updated_at = RwSignal::new(initial.updated_at);
+    let can_edit = initial.can_edit;
+    let site_url = initial.site_url.clone();
+    let status = RwSignal::new(Status::Idle);
+    let server_errors = RwSignal::new(Vec::<FieldError>::new());
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    let parsed = Memo::new(move |_| draft.parse());
+    let field_error = move |field: &'static str| {
+        Signal::derive(move || {
+            let local = parsed.with(|p| p.as_ref().err().cloned().unwrap_or_default());
+            local
+                .iter()
+                .chain(server_errors.get().iter())
+                .find(|e| e.field == field)
+                .map(|e| field_error_text(&e.code))
+        })
+    };
+
+    let save = Action::new(move |(base, prefs): &(i64, Preferences)| {
+        save_preferences(*base, prefs.clone())
+    });
+    Effect::new(move |_| {
+        let Some(result) = save.value().get() else {
+            return;
+        };
+        server_errors.set(Vec::new());
+        match result {
+            Ok(view) => {
+                revision.set(view.revision);
+                updated_at.set(view.updated_at);
+                draft.load(&view.preferences);
+                status.set(Status::Saved);
+            }
+            Err(AppError::VersionConflict { current, .. }) => status.set(Status::Conflict(current)),
+            Err(AppError::ValidationFailed { fields, .. }) => {
+                server_errors.set(fields);
+                status.set(Status::Invalid);
+            }
+            Err(e) if e.is_auth_failure() => status.set(Status::Expired),
+            Err(AppError::Forbidden { .. }) => status.set(Status::Forbidden),
+            Err(AppError::StoreUnavailable { .. } | AppError::Transport { .. }) => {
+                status.set(Status::Unavailable)
+            }
+            Err(_) => status.set(Status::Failed),
+        }
+    });
+    Effect::new(move |_| {
+        status.track();
+        draft.labels.track();
+        resize_iframe();
+    });
+
+    let submit = move |base: i64| match draft.parse() {
+        Ok(prefs) => {
+            status.set(Status::Saving);
+            save.dispatch((base, prefs));
+        }
+        Err(_) => status.set(Status::Invalid),
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        submit(revision.get_untracked());
+    };
+    let reload_theirs = move |current: &PreferencesView| {
+        draft.load(&current.preferences);
+        revision.set(current.revision);
+        updated_at.set(current.updated_at);
+        server_errors.set(Vec::new());
+        status.set(Status::Reloaded);
+    };
+
+    let theme_attr = move || theme_value(draft.theme.get());
+    let saving = move || save.pending().get();
+    let editable = move || can_edit && hydrated.get();
+
+    view! {
+        <main class="app" data-theme=theme_attr>
+            <header class="page-header">
+                <h1>"Your preferences"</h1>
+                <p class="subtle">
+                    "How this app looks and behaves for you on this Confluence site. Only you see these settings."
+                </p>
+            </header>
+            {(!can_edit)
+                .then(|| {
+                    view! {
+                        <p class="banner banner-info">
+                            "You're browsing anonymously, so you see the defaults. Log in to Confluence to keep your own preferences."
+                        </p>
+                    }
+                })}
+            <form class="prefs" on:submit=on_submit novalidate=true>
+                <fieldset class="group" disabled=!can_edit>
+                    <legend>"Appearance"</legend>
+                    <div class="field" role="radiogroup" aria-labelledby="theme-label">
+                        <span id="theme-label" class="label">
+                            "Theme"
+                        </span>
+                        <div class="choices">
+                            {[(Theme::System, "Match my system"), (Theme::Light, "Light"), (Theme::Dark, "Dark")]
+                                .into_iter()
+                                .map(|(t, text)| {
+                                    let id = format!("theme-{}", theme_value(t));
+                                    let for_id = id.clone();
+                                    view! {
+                                        <label class="choice" for=for_id>
+                                            <input
+                                                type="radio"
+                                                id=id
+                                                name="theme"
+                                                value=theme_value(t)
+                                                checked=move || draft.theme.get() == t
+                                                prop:checked=move || draft.theme.get() == t
+                                                on:change=move |_| draft.theme.set(t)
+                                            />
+                                            {text}
+                                        </label>
+                                    }
+                                })
+                                .collect_view()}
+                        </div>
+                    </div>
+                    <div class="field">
+                        <label class="label" for="locale">
+                            "Language for dates"
+                        </label>
+                        <select
+                            id="locale"
+                            name="locale"
+                            on:change=move |ev| {
+                                let tag = event_target_value(&ev);
+                                if let Some(l) = Locale::ALL.into_iter().find(|l| l.tag() == tag) {
+                                    draft.locale.set(l);
+                                }
+                            }
+                        >
+                            {Locale::ALL
+                                .into_iter()
+                                .map(|l| {
+                                    view! {
+                                        <option value=l.tag() selected=move || draft.locale.get() == l>
+                                            {l.name()}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label class="label" for="date-format">
+                            "Date format"
+                        </label>
+                        <select
+                            id="date-format"
+                            name="date_format"
+                            on:change=move |ev| {
+                                let v = event_target_value(&ev);
+                                if let Some(f) = [
+                                    DateFormat::Iso,
+                                    DateFormat::DayMonthYear,
+                                    DateFormat::MonthDayYear,
+                                    DateFormat::Long,
+                                ]
+                                    .into_iter()
+                                    .find(|f| date_format_value(*f) == v)
+                                {
+                                    draft.date_format.set(f);
+                                }
+                            }
+                        >
+                            {[
+                                DateFormat::Iso,
+                                DateFormat::DayMonthYear,
+                                DateFormat::MonthDayYear,
+                                DateFormat::Long,
+                            ]
+                                .into_iter()
+                                .map(|f| {
+                                    view! {
+                                        <option
+                                            value=date_format_value(f)
+                                            selected=move || draft.date_format.get() == f
+                                        >
+                                            {move || format_date(SAMPLE_DATE, f, draft.locale.get())}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()}
+                        </select>
+                    </div>
+                </fieldset>
+
+                <fieldset class="group" disabled=!can_edit>
+                    <legend>"Notifications and navigation"</legend>
+                    <div class="field">
+                        <label class="label" for="email-digest">
+                            "Email digest"
+                        </label>
+                        <select
+                            id="email-digest"
+                            name="email_digest"
+                            on:change=move |ev| {
+                                let v = event_target_value(&ev);
+                                if let Some(d) = [EmailDigest::Off, EmailDigest::Daily, EmailDigest::Weekly]
+                                    .into_iter()
+                                    .find(|d| digest_value(*d) == v)
+                                {
+                                    draft.email_digest.set(d);
+                                }
+                            }
+                        >
+                            {[(EmailDigest::Off, "Off"), (EmailDigest::Daily, "Daily"), (EmailDigest::Weekly, "Weekly")]
+                                .into_iter()
+                                .map(|(d, text)| {
+                                    view! {
+                                        <option value=digest_value(d) selected=move || draft.email_digest.get() == d>
+                                            {text}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()}
+                        </select>
+                    </div>
+                    <TextField
+                        id="default-space-key"
+                        name="default_space_key"
+                        label="Default space key"
+                        hint="Optional. The space the app opens first, e.g. DEV."
+                        value=draft.space_key
+                        error=field_error("default_space_key")
+                    />
+                    <TextField
+                        id="items-per-page"
+                        name="items_per_page"
+                        label="Items per page"
+                        hint="From 5 to 100. Used for lists such as your labels below."
+                        value=draft.items_per_page
+                        error=field_error("items_per_page")
+                        numeric=true
+                    />
+                </fieldset>
+
+                <fieldset class="group" disabled=!can_edit>
+                    <legend>"Favourite labels"</legend>
+                    <LabelEditor labels=draft.labels items_per_page=draft.items_per_page server_errors />
+                    {move || {
+                        field_error("favourite_labels")
+                            .get()
+                            .map(|text| view! { <p class="field-error">{text}</p> })
+                    }}
+                </fieldset>
+
+                <Summary draft updated_at site_url=site_url.clone() />
+
+                <div class="actions">
+                    <button
+                        type="submit"
+                        class="button primary"
+                        disabled=move || !editable() || saving()
+                    >
+                        {move || if saving() { "Saving…" } else { "Save preferences" }}
+                    </button>
+                    <p class="hint" class:hidden=hydrated>
+                        "Saving needs JavaScript."
+                    </p>
+                </div>
+            </form>
+
+            <div class="status" role="status" aria-live="polite">
+                {move || match status.get() {
+                    Status::Idle => ().into_any(),
+                    Status::Saving => view! { <p class="banner">"Saving…"</p> }.into_any(),
+                    Status::Saved => view! { <p class="banner banner-success">"Saved."</p> }.into_any(),
+                    Status::Reloaded => {
+                        view! { <p class="banner">"Loaded the version saved elsewhere."</p> }.into_any()
+                    }
+                    Status::Invalid => {
+                        view! {
+                            <p class="banner banner-error">"Some values need fixing before they can be saved."</p>
+                        }
+                            .into_any()
+                    }
+                    Status::Expired => {
+                        view! {
+                            <p class="banner banner-error">
+                                "Your session has expired, so nothing was saved. Reopen this page from Confluence to continue."
+                            </p>
+                        }
+                            .into_any()
+                    }
+                    Status::Forbidden => {
+                        view! { <p class="banner banner-error">"Anonymous visitors can't save preferences."</p> }
+                            .into_any()
+                    }
+                    Status::Unavailable => {
+                        view! {
+                            <p class="banner banner-error">
+                                "The server is not answering, so nothing was saved. Try again in a moment."
+                            </p>
+                        }
+                            .into_any()
+                    }
+                    Status::Failed => {
+                        view! { <p class="banner banner-error">"Saving failed. Try again."</p> }.into_any()
+                    }
+                    Status::Conflict(current) => {
+                        let theirs = (*current).clone();
+                        let when = current
+                            .updated_at
+                            .map(|t| format_date(t, draft.date_format.get_untracked(), draft.locale.get_untracked()))
+                            .unwrap_or_default();
+                        view! {
+                            <div class="banner banner-warning conflict">
+                                <p>
+                                    "These preferences were saved from another tab or device (" {when}
+                                    ") after you opened this page."
+                                </p>
+                                <div class="actions">
+                                    <button
+                                        type="button"
+                                        class="button"
+                                        on:click=move |_| reload_theirs(&theirs)
+                                    >
+                                        "Load the saved version"
+                                    </button>
+                                    <button
+                                        type="button"
+                                        class="button primary"
+                                        on:click=move |_| submit(current.revision)
+                                    >
+                                        "Keep mine and overwrite"
+                                    </button>
+                                </div>
+                            </div>
+                        }
+                            .into_any()
+                    }
+                }}
+            </div>
+        </main>
+    }
+}
+
+#[component]
+fn TextField(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: RwSignal<String>,
+    error: Signal<Option<&'static str>>,
+    #[prop(optional)] numeric: bool,
+) -> impl IntoView {
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described = format!("{hint_id} {error_id}");
+    view! {
+        <div class="field">
+            <label class="label" for=id>
+                {label}
+            </label>
+            <input
+                id=id
+                name=name
+                type=if numeric { "number" } else { "text" }
+                inputmode=if numeric { "numeric" } else { "text" }
+                min=numeric.then_some(*ITEMS_PER_PAGE_RANGE.start())
+                max=numeric.then_some(*ITEMS_PER_PAGE_RANGE.end())
+                autocomplete="off"
+                aria-describedby=described
+                aria-invalid=move || error.get().is_some().to_string()
+                value=value.get_untracked()
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+            <p class="hint" id=hint_id>
+                {hint}
+            </p>
+            <p class="field-error" id=error_id>
+                {move || error.get()}
+            </p>
+        </div>
+    }
+}
+
+#[component]
+fn LabelEditor(
+    labels: RwSignal<Vec<String>>,
+    items_per_page: RwSignal<String>,
+    server_errors: RwSignal<Vec<FieldError>>,
+) -> impl IntoView {
+    let new_label = RwSignal::new(String::new());
+    let add_error = RwSignal::new(None::<&'static str>);
+    let page = RwSignal::new(0usize);
+    let per_page = move || {
+        items_per_page
+            .get()
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|n| ITEMS_PER_PAGE_RANGE.contains(n))
+            .unwrap_or(25) as usize
+    };
+    let pages = move || labels.with(|l| l.len().div_ceil(per_page()).max(1));
+    let add = move || {
+        let label = new_label.get().trim().to_lowercase();
+        let problem = validate_label(&label).err().or_else(|| {
+            labels.with(|l| {
+                if l.contains(&label) {
+                    Some("duplicate")
+                } else if l.len() >= crate::preferences::MAX_LABELS {
+                    Some("too_many")
+                } else {
+                    None
+                }
+            })
+        });
+        match problem {
+            Some(code) => add_error.set(Some(field_error_text(code))),
+            None => {
+                labels.update(|l| l.push(label));
+                new_label.set(String::new());
+                add_error.set(None);
+                page.set(pages() - 1);
+            }
+        }
+    };
+    let remove = move |label: String| {
+        labels.update(|l| l.retain(|x| *x != label));
+        server_errors.update(|e| e.retain(|f| !f.field.starts_with("favourite_labels")));
+        page.update(|p| *p = (*p).min(pages() - 1));
+    };
+    let visible = move || {
+        let n = per_page();
+        let start = page.get().min(pages() - 1) * n;
+        labels.with(|l| l.iter().skip(start).take(n).cloned().collect::<Vec<_>>())
+    };
+    view! {
+        <div class="field">
+            <label class="label" for="new-label">
+                "Add a label"
+            </label>
+            <div class="inline">
+                <input
+                    id="new-label"
+                    type="text"
+                    autocomplete="off"
+                    aria-describedby="new-label-error"
+                    aria-invalid=move || add_error.get().is_some().to_string()
+                    prop:value=move || new_label.get()
+                    on:input=move |ev| {
+                        new_label.set(event_target_value(&ev));
+                        add_error.set(None);
+                    }
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" {
+                            ev.prevent_default();
+                            add();
+                        }
+                    }
+                />
+                <button type="button" class="button" on:click=move |_| add()>
+                    "Add"
+                </button>
+            </div>
+            <p class="field-error" id="new-label-error">
+                {move || add_error.get()}
+            </p>
+        </div>
+        <p class="subtle" id="labels-count">
+            {move || {
+                let n = labels.with(Vec::len);
+                match n {
+                    0 => "No favourite labels yet.".to_string(),
+                    1 => "1 label.".to_string(),
+                    n => format!("{n} labels."),
+                }
+            }}
+        </p>
+        <ul class="labels" aria-describedby="labels-count">
+            <For each=visible key=|l| l.clone() let:label>
+                {
+                    let text = label.clone();
+                    let aria = format!("Remove label {label}");
+                    view! {
+                        <li class="label-chip">
+                            <span>{text}</span>
+                            <button
+                                type="button"
+                                class="chip-remove"
+                                aria-label=aria
+                                on:click=move |_| remove(label.clone())
+                            >
+                                "×"
+                            </button>
+                        </li>
+                    }
+                }
+            </For>
+        </ul>
+        {move || {
+            (pages() > 1)
+                .then(|| {
+                    view! {
+                        <nav class="pager" aria-label="Label pages">
+                            <button
+                                type="button"
+                                class="button"
+                                disabled=move || page.get() == 0
+                                on:click=move |_| page.update(|p| *p = p.saturating_sub(1))
+                            >
+                                "Previous"
+                            </button>
+                            <span>{move || format!("Page {} of {}", page.get().min(pages() - 1) + 1, pages())}</span>
+                            <button
+                                type="button"
+                                class="button"
+                                disabled=move || page.get() + 1 >= pages()
+                                on:click=move |_| page.update(|p| *p += 1)
+                            >
+                                "Next"
+                            </button>
+                        </nav>
+                    }
+                })
+        }}
+    }
+}
+
+/// What the chosen settings mean, in the chosen date format and language.
+#[component]
+fn Summary(draft: Draft, updated_at: RwSignal<Option<i64>>, site_url: String) -> impl IntoView {
+    let last_saved = move || match updated_at.get() {
+        Some(t) => format!(
+            "Last saved {}.",
+            format_date(t, draft.date_format.get(), draft.locale.get())
+        ),
+        None => format!(
+            "Not saved yet. Dates will look like this: {}.",
+            format_date(SAMPLE_DATE, draft.date_format.get(), draft.locale.get())
+        ),
+    };
+    let digest = move || match draft.email_digest.get() {
+        EmailDigest::Off => "You won't get email digests.",
+        EmailDigest::Daily => "You'll get a digest every morning.",
+        EmailDigest::Weekly => "You'll get a digest every Monday.",
+    };
+    let space = move || {
+        let key = draft.space_key.get().trim().to_ascii_uppercase();
+        (!key.is_empty() && crate::preferences::validate_space_key(&key).is_ok()).then(|| {
+            let href = format!("{}/spaces/{}", site_url.trim_end_matches('/'), key);
+            view! {
+                <li>
+                    "Opens in space "
+                    <a href=href target="_blank" rel="noopener noreferrer">
+                        {key}
+                    </a>
+                    "."
+                </li>
+            }
+        })
+    };
+    view! {
+        <section class="summary" aria-labelledby="summary-title">
+            <h2 id="summary-title">"At a glance"</h2>
+            <ul>
+                <li id="last-saved">{last_saved}</li>
+                <li>{digest}</li>
+                {space}
+            </ul>
+        </section>
+    }
+}

@@ -1,0 +1,108 @@
+//! The preferences server functions: `GET /api/preferences` reads, `POST /api/preferences`
+//! saves with a compare-and-swap on the revision. Declared with `#[api]`, so the browser always
+//! sends the JWT; the server reaches them only through its verifying handler.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::{GetUrl, Json};
+use macros::api;
+
+use super::{Preferences, PreferencesView};
+use crate::AppError;
+
+/// The signed-in user's preferences (defaults if never saved).
+#[api(endpoint = "preferences", input = GetUrl)]
+pub async fn get_preferences() -> Result<PreferencesView, AppError> {
+    let caller = crate::auth::require_caller()?;
+    ssr::load(&caller).await
+}
+
+/// Saves `preferences` if the stored revision is still `base_revision`; otherwise answers
+/// `version_conflict` with the stored copy and writes nothing.
+#[api(endpoint = "preferences", input = Json)]
+pub async fn save_preferences(
+    base_revision: i64,
+    preferences: Preferences,
+) -> Result<PreferencesView, AppError> {
+    let caller = crate::auth::require_caller()?;
+    ssr::save(&caller, base_revision, preferences).await
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::super::store::{PreferencesService, SaveOutcome, StoreError, StoredPreferences};
+    use super::*;
+    use crate::auth::AuthCtx;
+
+    fn store() -> Result<PreferencesService, AppError> {
+        use_context::<PreferencesService>().ok_or_else(AppError::internal)
+    }
+
+    fn store_error(e: StoreError) -> AppError {
+        match e {
+            StoreError::Unavailable => AppError::store_unavailable(),
+            StoreError::Failed => AppError::internal(),
+        }
+    }
+
+    fn view(caller: &AuthCtx, stored: Option<StoredPreferences>) -> PreferencesView {
+        match stored {
+            Some(s) => PreferencesView {
+                preferences: s.preferences,
+                revision: s.revision,
+                updated_at: Some(s.updated_at),
+                can_edit: caller.account_id.is_some(),
+                site_url: caller.site_url.clone(),
+            },
+            None => PreferencesView {
+                preferences: Preferences {
+                    locale: caller.host_locale.unwrap_or_default(),
+                    ..Preferences::default()
+                },
+                revision: 0,
+                updated_at: None,
+                can_edit: caller.account_id.is_some(),
+                site_url: caller.site_url.clone(),
+            },
+        }
+    }
+
+    pub async fn load(caller: &AuthCtx) -> Result<PreferencesView, AppError> {
+        let Some(account_id) = &caller.account_id else {
+            return Ok(view(caller, None));
+        };
+        let stored = store()?
+            .0
+            .load(&caller.client_key, account_id)
+            .await
+            .map_err(store_error)?;
+        Ok(view(caller, stored))
+    }
+
+    pub async fn save(
+        caller: &AuthCtx,
+        base_revision: i64,
+        preferences: Preferences,
+    ) -> Result<PreferencesView, AppError> {
+        let Some(account_id) = &caller.account_id else {
+            return Err(AppError::forbidden(
+                "Anonymous visitors cannot save preferences. Log in to Confluence first.",
+            ));
+        };
+        let preferences = preferences.normalised();
+        preferences.validate().map_err(AppError::validation)?;
+        if base_revision < 0 {
+            return Err(AppError::BadRequest {
+                message: "base_revision must not be negative.".into(),
+            });
+        }
+        match store()?
+            .0
+            .save(&caller.client_key, account_id, base_revision, &preferences)
+            .await
+            .map_err(store_error)?
+        {
+            SaveOutcome::Saved(stored) => Ok(view(caller, Some(stored))),
+            SaveOutcome::Conflict(current) => Err(AppError::conflict(view(caller, current))),
+        }
+    }
+}

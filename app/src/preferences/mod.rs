@@ -1,0 +1,28 @@
+//! Per-user preferences: the model and its validation (shared), the server functions that read
+//! and save them, and (server only) the storage interface the server implements.
+
+mod api;
+pub mod dates;
+mod model;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+pub use api::*;
+pub use model::*;
+
+use serde::{Deserialize, Serialize};
+
+/// What the page and `GET /api/preferences` show: the values plus what an edit needs to know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreferencesView {
+    pub preferences: Preferences,
+    /// Incremented by every save; 0 means never saved (the values are defaults). A save names
+    /// the revision it edited, so a stale edit is refused instead of overwriting.
+    pub revision: i64,
+    /// When the last save landed (Unix seconds), if ever.
+    pub updated_at: Option<i64>,
+    /// False for anonymous viewers: they see defaults and cannot save.
+    pub can_edit: bool,
+    /// The Confluence site's address, for links.
+    pub site_url: String,
+}

@@ -1,0 +1,378 @@
+//! The preferences a user keeps in this app, their validation, and the stored-schema version.
+//! One type for server and browser: the browser validates before sending, the server validates
+//! again before storing, with the same code. Nothing here does I/O.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the stored JSON shape. Bump it when a field changes meaning and add a step to
+/// `upgrade` (server side) so older rows keep loading.
+pub const SCHEMA_VERSION: i64 = 1;
+
+pub const MAX_LABELS: usize = 50;
+pub const MAX_LABEL_CHARS: usize = 64;
+pub const MAX_SPACE_KEY_CHARS: usize = 255;
+pub const ITEMS_PER_PAGE_RANGE: std::ops::RangeInclusive<u16> = 5..=100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DateFormat {
+    /// 2026-11-28
+    #[default]
+    Iso,
+    /// 28/11/2026 (or 28.11.2026 in German)
+    DayMonthYear,
+    /// 11/28/2026
+    MonthDayYear,
+    /// 28 November 2026, with month names in the chosen language
+    Long,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailDigest {
+    Off,
+    Daily,
+    #[default]
+    Weekly,
+}
+
+/// The languages the page can show dates in. Serialised as BCP 47 tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Locale {
+    #[default]
+    #[serde(rename = "en-US")]
+    EnUs,
+    #[serde(rename = "en-GB")]
+    EnGb,
+    #[serde(rename = "de-DE")]
+    DeDe,
+    #[serde(rename = "fr-FR")]
+    FrFr,
+    #[serde(rename = "es-ES")]
+    EsEs,
+    #[serde(rename = "ja-JP")]
+    JaJp,
+}
+
+impl Locale {
+    pub const ALL: [Locale; 6] = [
+        Locale::EnUs,
+        Locale::EnGb,
+        Locale::DeDe,
+        Locale::FrFr,
+        Locale::EsEs,
+        Locale::JaJp,
+    ];
+
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::EnUs => "en-US",
+            Locale::EnGb => "en-GB",
+            Locale::DeDe => "de-DE",
+            Locale::FrFr => "fr-FR",
+            Locale::EsEs => "es-ES",
+            Locale::JaJp => "ja-JP",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Locale::EnUs => "English (United States)",
+            Locale::EnGb => "English (United Kingdom)",
+            Locale::DeDe => "Deutsch",
+            Locale::FrFr => "Français",
+            Locale::EsEs => "Español",
+            Locale::JaJp => "日本語",
+        }
+    }
+
+    /// Best match for a locale Confluence reports (`en-GB`, `en_GB`, `de`, ...).
+    pub fn from_host_tag(tag: &str) -> Option<Locale> {
+        let tag = tag.trim().replace('_', "-").to_ascii_lowercase();
+        if let Some(exact) = Self::ALL
+            .into_iter()
+            .find(|l| l.tag().to_ascii_lowercase() == tag)
+        {
+            return Some(exact);
+        }
+        let language = tag.split('-').next().unwrap_or_default();
+        Self::ALL.into_iter().find(|l| {
+            l.tag()
+                .to_ascii_lowercase()
+                .starts_with(&format!("{language}-"))
+        })
+    }
+}
+
+/// What a user chose. Field names are the wire format and the stored JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preferences {
+    pub theme: Theme,
+    pub locale: Locale,
+    pub date_format: DateFormat,
+    pub email_digest: EmailDigest,
+    /// The space the app opens by default; `None` means "ask each time".
+    pub default_space_key: Option<String>,
+    pub favourite_labels: Vec<String>,
+    pub items_per_page: u16,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Self {
+            theme: Theme::System,
+            locale: Locale::EnUs,
+            date_format: DateFormat::Iso,
+            email_digest: EmailDigest::Weekly,
+            default_space_key: None,
+            favourite_labels: Vec::new(),
+            items_per_page: 25,
+        }
+    }
+}
+
+/// One invalid field: `field` names it (`favourite_labels[2]` for one list entry) and `code` says
+/// what is wrong, in a form both the UI and API clients can rely on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+}
+
+impl FieldError {
+    fn new(field: impl Into<String>, code: &str) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+        }
+    }
+}
+
+/// Characters Confluence does not allow in a label.
+const LABEL_FORBIDDEN: &[char] = &[
+    ':', ';', ',', '.', '?', '&', '[', ']', '(', ')', '#', '^', '*', '@', '!', '<', '>', '"', '\'',
+    '/', '\\', '|', '{', '}', '=', '+', '%', '$',
+];
+
+impl Preferences {
+    /// The canonical form of what a user typed: labels trimmed and lower-cased (Confluence's own
+    /// label form), the space key trimmed and upper-cased, an empty space key meaning none.
+    /// Never changes anything's meaning, so normalising twice changes nothing.
+    pub fn normalised(mut self) -> Self {
+        self.favourite_labels = self
+            .favourite_labels
+            .iter()
+            .map(|l| l.trim().to_lowercase())
+            .collect();
+        self.default_space_key = self
+            .default_space_key
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .map(|k| {
+                if k.starts_with('~') {
+                    k
+                } else {
+                    k.to_ascii_uppercase()
+                }
+            });
+        self
+    }
+
+    /// All the problems with these values, or `Ok` if they may be stored. Expects `normalised()`
+    /// input; un-normalised input is judged as it is.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if !ITEMS_PER_PAGE_RANGE.contains(&self.items_per_page) {
+            errors.push(FieldError::new("items_per_page", "out_of_range"));
+        }
+        if let Some(key) = &self.default_space_key
+            && let Err(code) = validate_space_key(key)
+        {
+            errors.push(FieldError::new("default_space_key", code));
+        }
+        if self.favourite_labels.len() > MAX_LABELS {
+            errors.push(FieldError::new("favourite_labels", "too_many"));
+        }
+        for (i, label) in self.favourite_labels.iter().enumerate() {
+            let field = format!("favourite_labels[{i}]");
+            if let Err(code) = validate_label(label) {
+                errors.push(FieldError::new(field, code));
+            } else if self.favourite_labels[..i].contains(label) {
+                errors.push(FieldError::new(field, "duplicate"));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// A Confluence space key: letters and digits, or a personal space `~` + account id.
+pub fn validate_space_key(key: &str) -> Result<(), &'static str> {
+    if key.is_empty() {
+        return Err("required");
+    }
+    if key.chars().count() > MAX_SPACE_KEY_CHARS {
+        return Err("too_long");
+    }
+    let ok = match key.strip_prefix('~') {
+        Some(personal) => {
+            !personal.is_empty()
+                && personal
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_'))
+        }
+        None => key.chars().all(|c| c.is_ascii_alphanumeric()),
+    };
+    if ok { Ok(()) } else { Err("invalid_format") }
+}
+
+/// A Confluence label: non-empty, no white space, none of the characters Confluence forbids.
+pub fn validate_label(label: &str) -> Result<(), &'static str> {
+    if label.is_empty() {
+        return Err("required");
+    }
+    if label.chars().count() > MAX_LABEL_CHARS {
+        return Err("too_long");
+    }
+    if label
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || LABEL_FORBIDDEN.contains(&c))
+    {
+        return Err("invalid_characters");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn codes(p: &Preferences) -> Vec<(String, String)> {
+        p.validate()
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| (e.field, e.code))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(Preferences::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn normalising_is_idempotent_and_canonical() {
+        let p = Preferences {
+            favourite_labels: vec!["  Release-Notes ".into(), "howto".into()],
+            default_space_key: Some(" dev ".into()),
+            ..Default::default()
+        }
+        .normalised();
+        assert_eq!(p.favourite_labels, vec!["release-notes", "howto"]);
+        assert_eq!(p.default_space_key.as_deref(), Some("DEV"));
+        assert_eq!(p.clone().normalised(), p);
+        let blank = Preferences {
+            default_space_key: Some("   ".into()),
+            ..Default::default()
+        }
+        .normalised();
+        assert_eq!(blank.default_space_key, None);
+    }
+
+    #[test]
+    fn every_rule_has_a_code() {
+        let p = Preferences {
+            items_per_page: 4,
+            default_space_key: Some("DEV SPACE".into()),
+            favourite_labels: vec![
+                "ok".into(),
+                "ok".into(),
+                "bad label".into(),
+                "".into(),
+                "x".repeat(65),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            codes(&p),
+            vec![
+                ("items_per_page".into(), "out_of_range".into()),
+                ("default_space_key".into(), "invalid_format".into()),
+                ("favourite_labels[1]".into(), "duplicate".into()),
+                ("favourite_labels[2]".into(), "invalid_characters".into()),
+                ("favourite_labels[3]".into(), "required".into()),
+                ("favourite_labels[4]".into(), "too_long".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn label_count_is_bounded() {
+        let p = Preferences {
+            favourite_labels: (0..=MAX_LABELS).map(|i| format!("l{i}")).collect(),
+            ..Default::default()
+        };
+        assert_eq!(
+            codes(&p),
+            vec![("favourite_labels".into(), "too_many".into())]
+        );
+    }
+
+    #[test]
+    fn space_keys() {
+        assert_eq!(validate_space_key("DEV42"), Ok(()));
+        assert_eq!(validate_space_key("~557058:0b7c-11ee"), Ok(()));
+        assert_eq!(validate_space_key("~"), Err("invalid_format"));
+        assert_eq!(validate_space_key("DE-V"), Err("invalid_format"));
+        assert_eq!(validate_space_key(&"A".repeat(256)), Err("too_long"));
+    }
+
+    #[test]
+    fn items_per_page_bounds() {
+        for (n, ok) in [(4, false), (5, true), (100, true), (101, false)] {
+            let p = Preferences {
+                items_per_page: n,
+                ..Default::default()
+            };
+            assert_eq!(p.validate().is_ok(), ok, "{n}");
+        }
+    }
+
+    #[test]
+    fn wire_format_is_stable() {
+        let json = serde_json::to_value(Preferences::default()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "theme": "system", "locale": "en-US", "date_format": "iso",
+                "email_digest": "weekly", "default_space_key": null,
+                "favourite_labels": [], "items_per_page": 25
+            })
+        );
+        let unknown = r#"{"theme":"system","locale":"en-US","date_format":"iso","email_digest":"weekly","default_space_key":null,"favourite_labels":[],"items_per_page":25,"admin":true}"#;
+        assert!(serde_json::from_str::<Preferences>(unknown).is_err());
+    }
+
+    #[test]
+    fn host_locales_map_to_supported_ones() {
+        assert_eq!(Locale::from_host_tag("en_GB"), Some(Locale::EnGb));
+        assert_eq!(Locale::from_host_tag("de-AT"), Some(Locale::DeDe));
+        assert_eq!(Locale::from_host_tag("fr"), Some(Locale::FrFr));
+        assert_eq!(Locale::from_host_tag("pt-BR"), None);
+    }
+}

@@ -1,0 +1,336 @@
+//! Typed configuration from environment variables (and an optional `.env`). Every problem is one
+//! line naming the variable; nothing here panics. Secret values never appear in messages.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use url::Url;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// A configuration problem: which variable, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+fn bad(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        problem: problem.into(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub env: AppEnv,
+    /// The public address of the app, as Confluence reaches it (`baseUrl` in the descriptor).
+    pub base_url: String,
+    /// The path part of `base_url` without a trailing `/` ("" at the root).
+    pub base_path: String,
+    pub app_key: String,
+    pub app_name: String,
+    pub vendor_name: String,
+    pub vendor_url: String,
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub db_acquire_timeout: Duration,
+    pub install_keys_url: String,
+    pub all_js_url: String,
+    /// `TENANT_SECRET_KEYS`; `None` in development means "use the generated dev key".
+    pub tenant_secret_keys: Option<String>,
+    pub jwt_leeway_secs: u64,
+    /// Extra origins allowed to frame the app, besides Atlassian's.
+    pub frame_ancestors: Vec<String>,
+    pub site_addr: SocketAddr,
+}
+
+pub const DEFAULT_INSTALL_KEYS_URL: &str = "https://connect-install-keys.atlassian.com";
+pub const DEFAULT_ALL_JS_URL: &str = "https://connect-cdn.atl-paas.net/all.js";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+/// An absolute http(s) URL; in production https unless the host is loopback.
+fn parse_url(var: &'static str, raw: &str, env: AppEnv) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw).map_err(|e| bad(var, format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(var, "must be an http or https URL"));
+    }
+    if url.host().is_none() {
+        return Err(bad(var, "must name a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(var, "must not carry a query or fragment"));
+    }
+    if env == AppEnv::Production && url.scheme() == "http" && !is_loopback(&url) {
+        return Err(bad(
+            var,
+            "must use https in production (plain http is allowed only for loopback hosts)",
+        ));
+    }
+    Ok(url)
+}
+
+impl Config {
+    /// Reads the process environment (after loading `.env` if present).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Builds the configuration from any variable source (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+
+        let env = match var("APP_ENV").as_deref() {
+            None | Some("development") => AppEnv::Development,
+            Some("production") => AppEnv::Production,
+            Some(other) => {
+                return Err(bad(
+                    "APP_ENV",
+                    format!("must be development or production, not {other:?}"),
+                ));
+            }
+        };
+
+        let site_addr: SocketAddr = var("LEPTOS_SITE_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:3000".into())
+            .parse()
+            .map_err(|_| {
+                bad(
+                    "LEPTOS_SITE_ADDR",
+                    "must be an address such as 127.0.0.1:3000",
+                )
+            })?;
+
+        let base_raw = var("APP_BASE_URL").unwrap_or_else(|| format!("http://{site_addr}"));
+        let base = parse_url("APP_BASE_URL", &base_raw, env)?;
+        let base_path = base.path().trim_end_matches('/').to_string();
+        let base_url = base_raw.trim_end_matches('/').to_string();
+
+        let app_key = var("APP_KEY").unwrap_or_else(|| "com.example.confluence-preferences".into());
+        if app_key.len() > 64
+            || !app_key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            return Err(bad(
+                "APP_KEY",
+                "must be at most 64 characters of letters, digits, '.', '-' and '_'",
+            ));
+        }
+
+        let install_keys_url = parse_url(
+            "CONNECT_INSTALL_KEYS_URL",
+            &var("CONNECT_INSTALL_KEYS_URL").unwrap_or_else(|| DEFAULT_INSTALL_KEYS_URL.into()),
+            env,
+        )?
+        .to_string()
+        .trim_end_matches('/')
+        .to_string();
+        let all_js_url = parse_url(
+            "CONNECT_ALL_JS_URL",
+            &var("CONNECT_ALL_JS_URL").unwrap_or_else(|| DEFAULT_ALL_JS_URL.into()),
+            env,
+        )?
+        .to_string();
+
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(bad(
+                "DATABASE_URL",
+                "must start with sqlite: or postgres:// (the value is not shown: it may hold a password)",
+            ));
+        }
+
+        let tenant_secret_keys = var("TENANT_SECRET_KEYS");
+        if env == AppEnv::Production && tenant_secret_keys.is_none() {
+            return Err(bad(
+                "TENANT_SECRET_KEYS",
+                "is required in production (comma-separated id:base64-32-byte-key entries)",
+            ));
+        }
+
+        let jwt_leeway_secs = match var("JWT_LEEWAY_SECS") {
+            None => connect::DEFAULT_LEEWAY_SECS,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= connect::MAX_LEEWAY_SECS)
+                .ok_or_else(|| {
+                    bad(
+                        "JWT_LEEWAY_SECS",
+                        "must be a whole number of seconds from 0 to 60",
+                    )
+                })?,
+        };
+
+        let db_max_connections = match var("DATABASE_MAX_CONNECTIONS") {
+            None => 8,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or_else(|| bad("DATABASE_MAX_CONNECTIONS", "must be from 1 to 256"))?,
+        };
+        let db_acquire_timeout = match var("DATABASE_TIMEOUT_MS") {
+            None => Duration::from_millis(3000),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (50..=60_000).contains(n))
+                .map(Duration::from_millis)
+                .ok_or_else(|| {
+                    bad(
+                        "DATABASE_TIMEOUT_MS",
+                        "must be from 50 to 60000 milliseconds",
+                    )
+                })?,
+        };
+
+        let mut frame_ancestors = Vec::new();
+        for origin in var("FRAME_ANCESTORS").unwrap_or_default().split(',') {
+            let origin = origin.trim();
+            if origin.is_empty() {
+                continue;
+            }
+            let ok = origin.starts_with("https://")
+                || origin.starts_with("http://") && env == AppEnv::Development;
+            if !ok || origin.contains(|c: char| c.is_whitespace() || c == ';' || c == '\'') {
+                return Err(bad(
+                    "FRAME_ANCESTORS",
+                    format!(
+                        "{origin:?} is not an allowed origin (https://host[:port], or http:// in development)"
+                    ),
+                ));
+            }
+            frame_ancestors.push(origin.to_string());
+        }
+
+        Ok(Self {
+            env,
+            base_url,
+            base_path,
+            app_name: var("APP_NAME").unwrap_or_else(|| "Preferences for Confluence".into()),
+            vendor_name: var("APP_VENDOR_NAME").unwrap_or_else(|| "Example Vendor".into()),
+            vendor_url: var("APP_VENDOR_URL").unwrap_or_else(|| "https://example.com".into()),
+            app_key,
+            database_url,
+            db_max_connections,
+            db_acquire_timeout,
+            install_keys_url,
+            all_js_url,
+            tenant_secret_keys,
+            jwt_leeway_secs,
+            frame_ancestors,
+            site_addr,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == AppEnv::Production
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_a_working_development_setup() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.env, AppEnv::Development);
+        assert_eq!(c.base_url, "http://127.0.0.1:3000");
+        assert_eq!(c.base_path, "");
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.install_keys_url, DEFAULT_INSTALL_KEYS_URL);
+        assert_eq!(c.jwt_leeway_secs, 30);
+    }
+
+    #[test]
+    fn production_rules() {
+        let keys = ("TENANT_SECRET_KEYS", "k1:AAAA");
+        let e = config(&[
+            ("APP_ENV", "production"),
+            ("APP_BASE_URL", "http://example.com"),
+            keys,
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "APP_BASE_URL");
+        assert!(
+            e.to_string()
+                .starts_with("configuration error: APP_BASE_URL: must use https")
+        );
+        // Loopback http stays allowed so production mode runs locally.
+        let c = config(&[
+            ("APP_ENV", "production"),
+            ("APP_BASE_URL", "http://127.0.0.1:4000"),
+            keys,
+        ])
+        .unwrap();
+        assert!(c.is_production());
+        let e = config(&[
+            ("APP_ENV", "production"),
+            ("APP_BASE_URL", "https://x.example"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "TENANT_SECRET_KEYS");
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (k, v) in [
+            ("APP_ENV", "staging"),
+            ("APP_BASE_URL", "not a url"),
+            ("APP_BASE_URL", "ftp://x"),
+            ("APP_BASE_URL", "https://x/?a=b"),
+            ("APP_KEY", "has space"),
+            ("DATABASE_URL", "mysql://x"),
+            ("JWT_LEEWAY_SECS", "61"),
+            ("LEPTOS_SITE_ADDR", "nowhere"),
+            ("CONNECT_INSTALL_KEYS_URL", "keys"),
+            ("FRAME_ANCESTORS", "https://a; script-src *"),
+            ("DATABASE_MAX_CONNECTIONS", "0"),
+        ] {
+            assert_eq!(config(&[(k, v)]).unwrap_err().var, k, "{k}={v}");
+        }
+    }
+
+    #[test]
+    fn base_url_path_is_kept() {
+        let c = config(&[("APP_BASE_URL", "https://apps.example.com/connect/")]).unwrap();
+        assert_eq!(c.base_url, "https://apps.example.com/connect");
+        assert_eq!(c.base_path, "/connect");
+    }
+}

@@ -1,0 +1,302 @@
+//! The typed axum extractors, one per token kind: a handler's signature says which token it
+//! accepts. Each reads the token only from its allowed place (`?jwt=` for pages, the
+//! `Authorization: JWT` header otherwise), verifies it, and rejects with the route's error shape.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::verifier::{AuthError, RequestTarget, Verified};
+use crate::state::AppState;
+use app::AppError;
+use connect::{MAX_TOKEN_BYTES, UnverifiedToken, VerifyError};
+
+/// A verified context token (or app session token) from `Authorization: JWT`: API routes.
+pub struct ContextJwt(pub Verified);
+
+/// A verified page-load token from `?jwt=`, bound to this exact request: page routes.
+pub struct IframeJwt(pub Verified);
+
+/// A verified HS256 host callback (`enabled`/`disabled`), bound to this request.
+pub struct HostCallbackJwt(pub Verified);
+
+/// A verified signed lifecycle callback (`installed`/`uninstalled`) with its validated body.
+pub struct LifecycleJwt {
+    pub token: UnverifiedToken,
+    pub body: LifecycleBody,
+    /// The body as received, minus `sharedSecret`.
+    pub payload_without_secret: serde_json::Value,
+}
+
+/// The lifecycle callback body (the fields this app uses).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleBody {
+    pub key: String,
+    pub client_key: String,
+    #[serde(default)]
+    pub shared_secret: Option<String>,
+    pub base_url: String,
+    #[serde(default)]
+    pub display_url: Option<String>,
+    #[serde(default)]
+    pub product_type: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub service_entitlement_number: Option<String>,
+    #[serde(default)]
+    pub oauth_client_id: Option<String>,
+    #[serde(default)]
+    pub installation_id: Option<String>,
+    #[serde(default)]
+    pub cloud_id: Option<String>,
+    pub event_type: String,
+}
+
+/// Lifecycle bodies are small; anything bigger is not from Atlassian.
+pub const MAX_LIFECYCLE_BODY: usize = 64 * 1024;
+
+fn www_authenticate(state: &AppState) -> HeaderValue {
+    HeaderValue::from_str(&format!("JWT realm=\"{}\"", state.config.app_key))
+        .unwrap_or_else(|_| HeaderValue::from_static("JWT"))
+}
+
+fn log_rejection(route_kind: &'static str, error: &AuthError) {
+    match error {
+        AuthError::Token(e) => {
+            tracing::info!(
+                token_kind = route_kind,
+                reason = e.reason(),
+                "token rejected"
+            )
+        }
+        AuthError::StoreUnavailable => {
+            tracing::warn!(
+                token_kind = route_kind,
+                "token not checked: store unavailable"
+            )
+        }
+        AuthError::Internal => tracing::error!(token_kind = route_kind, "token check failed"),
+    }
+}
+
+/// The JSON error answer for API and callback routes.
+pub struct ApiRejection {
+    error: AuthError,
+    www_authenticate: HeaderValue,
+}
+
+impl ApiRejection {
+    pub fn new(state: &AppState, kind: &'static str, error: AuthError) -> Self {
+        log_rejection(kind, &error);
+        Self {
+            error,
+            www_authenticate: www_authenticate(state),
+        }
+    }
+}
+
+impl IntoResponse for ApiRejection {
+    fn into_response(self) -> Response {
+        let app_error = match self.error {
+            AuthError::Token(VerifyError::Expired) => AppError::token_expired(),
+            AuthError::Token(_) => AppError::invalid_token(),
+            AuthError::StoreUnavailable => AppError::store_unavailable(),
+            AuthError::Internal => AppError::internal(),
+        };
+        let mut res = crate::http::errors::json_error(&app_error);
+        if res.status() == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, self.www_authenticate);
+        }
+        res
+    }
+}
+
+/// The friendly HTML answer for page routes.
+pub struct PageRejection {
+    error: AuthError,
+    www_authenticate: HeaderValue,
+}
+
+impl IntoResponse for PageRejection {
+    fn into_response(self) -> Response {
+        let (status, title, text) = match self.error {
+            AuthError::Token(VerifyError::Expired) => (
+                StatusCode::UNAUTHORIZED,
+                "This link has expired",
+                "Open this page again from Confluence: the link it was opened with is only valid for a few minutes.",
+            ),
+            AuthError::Token(_) => (
+                StatusCode::UNAUTHORIZED,
+                "Open this page from Confluence",
+                "This page belongs to a Confluence app. Open it from Confluence (Apps menu, then “My preferences”), not from a bookmark or a copied link.",
+            ),
+            AuthError::StoreUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "The app cannot reach its data store right now. Try again in a moment.",
+            ),
+            AuthError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The app could not open this page. Try again later.",
+            ),
+        };
+        let mut res =
+            (status, Html(crate::http::errors::message_page(title, text))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, self.www_authenticate);
+        }
+        res
+    }
+}
+
+/// The token after `JWT ` in the single Authorization header.
+fn header_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err(VerifyError::Malformed("authorization header").into());
+    };
+    if value.len() > MAX_TOKEN_BYTES + 4 {
+        return Err(VerifyError::TooLarge.into());
+    }
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("JWT "))
+        .ok_or_else(|| VerifyError::Malformed("authorization scheme").into())
+}
+
+/// The single `jwt` query parameter (raw query, form-decoded).
+fn query_token(query: &str) -> Result<String, AuthError> {
+    let mut tokens = form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k == "jwt")
+        .map(|(_, v)| v.into_owned());
+    match (tokens.next(), tokens.next()) {
+        (Some(t), None) => Ok(t),
+        _ => Err(VerifyError::Malformed("jwt parameter").into()),
+    }
+}
+
+fn target(parts: &Parts) -> RequestTarget<'_> {
+    RequestTarget {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+    }
+}
+
+impl FromRequestParts<AppState> for ContextJwt {
+    type Rejection = ApiRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let reject = |e| ApiRejection::new(state, "context", e);
+        let token = header_token(&parts.headers).map_err(reject)?;
+        let verified = state.verifier.context(token).await.map_err(reject)?;
+        Ok(Self(verified))
+    }
+}
+
+impl FromRequestParts<AppState> for HostCallbackJwt {
+    type Rejection = ApiRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let reject = |e| ApiRejection::new(state, "host_callback", e);
+        let token = header_token(&parts.headers).map_err(reject)?;
+        let verified = state
+            .verifier
+            .host_callback(token, target(parts))
+            .await
+            .map_err(reject)?;
+        Ok(Self(verified))
+    }
+}
+
+impl FromRequestParts<AppState> for IframeJwt {
+    type Rejection = PageRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let reject = |error| {
+            log_rejection("iframe", &error);
+            PageRejection {
+                error,
+                www_authenticate: www_authenticate(state),
+            }
+        };
+        let token = query_token(parts.uri.query().unwrap_or("")).map_err(reject)?;
+        let verified = state
+            .verifier
+            .iframe(&token, target(parts))
+            .await
+            .map_err(reject)?;
+        Ok(Self(verified))
+    }
+}
+
+/// Why a lifecycle callback was refused before or after its token was checked.
+pub enum LifecycleRejection {
+    Auth(ApiRejection),
+    BadBody(&'static str),
+    TooLarge,
+}
+
+impl IntoResponse for LifecycleRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Auth(r) => r.into_response(),
+            Self::BadBody(message) => crate::http::errors::json_error(&AppError::BadRequest {
+                message: message.into(),
+            }),
+            Self::TooLarge => {
+                crate::http::errors::json_error(&AppError::payload_too_large(MAX_LIFECYCLE_BODY))
+            }
+        }
+    }
+}
+
+impl FromRequest<AppState> for LifecycleJwt {
+    type Rejection = LifecycleRejection;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let reject = |e| LifecycleRejection::Auth(ApiRejection::new(state, "lifecycle", e));
+        // The token must be present before the body is even read.
+        let token = header_token(&parts.headers).map_err(reject)?.to_string();
+        let bytes = axum::body::to_bytes(body, MAX_LIFECYCLE_BODY)
+            .await
+            .map_err(|_| LifecycleRejection::TooLarge)?;
+        let raw: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|_| LifecycleRejection::BadBody("The body is not JSON."))?;
+        let body: LifecycleBody = serde_json::from_value(raw.clone()).map_err(|_| {
+            LifecycleRejection::BadBody("The body lacks required lifecycle fields.")
+        })?;
+        let verified = state
+            .verifier
+            .lifecycle(&token, target(&parts), &body.client_key)
+            .await
+            .map_err(reject)?;
+        let mut payload_without_secret = raw;
+        if let Some(obj) = payload_without_secret.as_object_mut() {
+            obj.remove("sharedSecret");
+        }
+        Ok(Self {
+            token: verified,
+            body,
+            payload_without_secret,
+        })
+    }
+}

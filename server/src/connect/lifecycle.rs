@@ -1,0 +1,257 @@
+//! Lifecycle callbacks. `installed`/`uninstalled` are RS256-signed by Atlassian (see
+//! `LifecycleJwt`); `enabled`/`disabled` are HS256 with the tenant's secret. Each token is
+//! accepted once, and state changes are ordered by the token's `iat`: a late event never undoes
+//! a newer one. Every write is one transaction; the answer is 204 only after it committed.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sqlx::Acquire;
+
+use super::extractors::{ApiRejection, HostCallbackJwt, LifecycleBody, LifecycleJwt};
+use super::secrets::SharedSecret;
+use super::verifier::AuthError;
+use crate::db::tenants::{self, InstallRecord, TenantState};
+use crate::db::{DbError, now, replay};
+use crate::http::errors::json_error;
+use crate::state::AppState;
+use app::AppError;
+use connect::VerifyError;
+
+const MAX_FIELD: usize = 1024;
+
+fn bad(message: &str) -> Response {
+    json_error(&AppError::BadRequest {
+        message: message.into(),
+    })
+}
+
+fn store_failure(e: DbError) -> Response {
+    match e {
+        DbError::Unavailable => json_error(&AppError::store_unavailable()),
+        DbError::Failed(detail) => {
+            tracing::error!(%detail, "lifecycle write failed");
+            json_error(&AppError::internal())
+        }
+    }
+}
+
+/// A lifecycle token seen before: refused like any invalid token (401, no detail).
+fn replayed(state: &AppState) -> Response {
+    tracing::warn!(reason = "replayed", "lifecycle token rejected");
+    ApiRejection::new(
+        state,
+        "lifecycle",
+        AuthError::Token(VerifyError::InvalidClaim("replay")),
+    )
+    .into_response()
+}
+
+fn plain_text(value: &str, max: usize) -> bool {
+    !value.is_empty() && value.chars().count() <= max && !value.chars().any(char::is_control)
+}
+
+/// A site address: absolute http(s), and https in production unless loopback.
+fn site_url(state: &AppState, value: &str) -> bool {
+    let Ok(url) = url::Url::parse(value) else {
+        return false;
+    };
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => !state.config.is_production() || loopback,
+        _ => false,
+    }
+}
+
+/// Field rules for every lifecycle body; the token has already been verified.
+fn validate_body(state: &AppState, body: &LifecycleBody, event: &str) -> Result<(), Response> {
+    if body.key != state.config.app_key {
+        return Err(bad("The body's key is not this app's key."));
+    }
+    if body.event_type != event {
+        return Err(bad("The body's eventType does not match this callback."));
+    }
+    if !plain_text(&body.client_key, 255) {
+        return Err(bad("clientKey is missing or not valid."));
+    }
+    if !site_url(state, &body.base_url) || body.base_url.len() > MAX_FIELD {
+        return Err(bad("baseUrl is not a valid site address."));
+    }
+    if let Some(display) = &body.display_url
+        && (!site_url(state, display) || display.len() > MAX_FIELD)
+    {
+        return Err(bad("displayUrl is not a valid site address."));
+    }
+    for optional in [
+        &body.product_type,
+        &body.description,
+        &body.service_entitlement_number,
+        &body.oauth_client_id,
+        &body.installation_id,
+        &body.cloud_id,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if optional.chars().count() > MAX_FIELD || optional.chars().any(char::is_control) {
+            return Err(bad(
+                "A descriptive field is too long or has control characters.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /installed`: stores the tenant and its new secret (replacing any old one at once).
+pub async fn installed(State(state): State<AppState>, cb: LifecycleJwt) -> Response {
+    let body = &cb.body;
+    if let Err(r) = validate_body(&state, body, "installed") {
+        return r;
+    }
+    let Some(secret) = body
+        .shared_secret
+        .as_deref()
+        .filter(|s| plain_text(s, MAX_FIELD))
+    else {
+        return bad("sharedSecret is missing or not valid.");
+    };
+    let Ok(shared_secret_enc) = state
+        .verifier
+        .secrets()
+        .encrypt(&body.client_key, &SharedSecret::new(secret.to_string()))
+    else {
+        return json_error(&AppError::internal());
+    };
+    let claims = cb.token.claims();
+    let record = InstallRecord {
+        client_key: body.client_key.clone(),
+        shared_secret_enc,
+        base_url: body.base_url.clone(),
+        display_url: body.display_url.clone(),
+        product_type: body.product_type.clone(),
+        description: body.description.clone(),
+        service_entitlement_number: body.service_entitlement_number.clone(),
+        oauth_client_id: body.oauth_client_id.clone(),
+        installation_id: body.installation_id.clone(),
+        cloud_id: body.cloud_id.clone(),
+        install_payload: cb.payload_without_secret.to_string(),
+        event_at: claims.iat,
+    };
+    let expires = state.verifier.replay_expiry(claims);
+    let result: Result<Option<bool>, DbError> = async {
+        let mut conn = state.db.pool().acquire().await?;
+        let mut tx = conn.begin().await?;
+        if !replay::remember(&mut tx, &cb.token.replay_key(), expires, now()).await? {
+            return Ok(None);
+        }
+        let applied = tenants::apply_install(&mut tx, &record).await?;
+        tx.commit().await?;
+        Ok(Some(applied))
+    }
+    .await;
+    match result {
+        Err(e) => store_failure(e),
+        Ok(None) => replayed(&state),
+        Ok(Some(applied)) => {
+            tracing::info!(client_key = %body.client_key, applied, "installed");
+            StatusCode::NO_CONTENT.into_response()
+        }
+    }
+}
+
+/// `POST /uninstalled`: marks the tenant inactive; its tokens are refused from now on, its
+/// users' data is kept.
+pub async fn uninstalled(State(state): State<AppState>, cb: LifecycleJwt) -> Response {
+    if let Err(r) = validate_body(&state, &cb.body, "uninstalled") {
+        return r;
+    }
+    let claims = cb.token.claims();
+    let expires = state.verifier.replay_expiry(claims);
+    let client_key = cb.body.client_key.clone();
+    let result: Result<Option<bool>, DbError> = async {
+        let mut conn = state.db.pool().acquire().await?;
+        let mut tx = conn.begin().await?;
+        if !replay::remember(&mut tx, &cb.token.replay_key(), expires, now()).await? {
+            return Ok(None);
+        }
+        let applied =
+            tenants::apply_state(&mut tx, &client_key, TenantState::Uninstalled, claims.iat)
+                .await?;
+        tx.commit().await?;
+        Ok(Some(applied))
+    }
+    .await;
+    match result {
+        Err(e) => store_failure(e),
+        Ok(None) => replayed(&state),
+        Ok(Some(applied)) => {
+            tracing::info!(%client_key, applied, "uninstalled");
+            StatusCode::NO_CONTENT.into_response()
+        }
+    }
+}
+
+async fn host_state_change(
+    state: AppState,
+    cb: HostCallbackJwt,
+    body: LifecycleBody,
+    new_state: TenantState,
+) -> Response {
+    let event = new_state.as_str();
+    if let Err(r) = validate_body(&state, &body, event) {
+        return r;
+    }
+    let verified = cb.0;
+    if body.client_key != verified.tenant.client_key {
+        return bad("The body's clientKey does not match the token's issuer.");
+    }
+    let claims = &verified.claims;
+    let key = verified.replay_key;
+    let expires = state.verifier.replay_expiry(claims);
+    let result: Result<Option<bool>, DbError> = async {
+        let mut conn = state.db.pool().acquire().await?;
+        let mut tx = conn.begin().await?;
+        if !replay::remember(&mut tx, &key, expires, now()).await? {
+            return Ok(None);
+        }
+        let applied =
+            tenants::apply_state(&mut tx, &body.client_key, new_state, claims.iat).await?;
+        tx.commit().await?;
+        Ok(Some(applied))
+    }
+    .await;
+    match result {
+        Err(e) => store_failure(e),
+        Ok(None) => replayed(&state),
+        Ok(Some(applied)) => {
+            tracing::info!(client_key = %body.client_key, applied, event, "state change");
+            StatusCode::NO_CONTENT.into_response()
+        }
+    }
+}
+
+/// `POST /enabled` (HS256 with the tenant's secret).
+pub async fn enabled(
+    State(state): State<AppState>,
+    cb: HostCallbackJwt,
+    body: Result<Json<LifecycleBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    match body {
+        Ok(Json(body)) => host_state_change(state, cb, body, TenantState::Enabled).await,
+        Err(_) => bad("The body is not a lifecycle JSON object."),
+    }
+}
+
+/// `POST /disabled` (HS256 with the tenant's secret).
+pub async fn disabled(
+    State(state): State<AppState>,
+    cb: HostCallbackJwt,
+    body: Result<Json<LifecycleBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    match body {
+        Ok(Json(body)) => host_state_change(state, cb, body, TenantState::Disabled).await,
+        Err(_) => bad("The body is not a lifecycle JSON object."),
+    }
+}

@@ -1,0 +1,309 @@
+//! Token verification for each token kind, exactly as `shared/docs/connect-auth.md` rules:
+//! algorithm pinned per kind, tenant found only by `iss` and required to be active, signature
+//! before claims (so a forged token never learns whether it expired), then times and `qsh`.
+//! Returns typed results; never logs a token or a secret.
+
+use std::sync::Arc;
+
+use connect::{
+    CONTEXT_QSH, Claims, Kid, SESSION_KIND, UnverifiedToken, VerifyError, canonical_request,
+    query_string_hash, verify_hs256, verify_rs256,
+};
+
+use super::install_keys::InstallKeys;
+use super::secrets::{SecretKeys, SharedSecret};
+use crate::db::tenants::{self, TenantState};
+use crate::db::{Db, DbError};
+
+/// The longest life an app-minted session token may have.
+pub const SESSION_TOKEN_MAX_SECS: i64 = 15 * 60;
+
+/// Which kind of token a request was authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// `?jwt=` on a page load: HS256, qsh computed from the request.
+    Iframe,
+    /// `AP.context.getToken()`: HS256, qsh `context-qsh`.
+    HostContext,
+    /// Minted by this app for the page's meta tag: like a context token, marked `kind`.
+    AppSession,
+    /// `enabled`/`disabled` callbacks: HS256, qsh computed.
+    HostCallback,
+    /// `installed`/`uninstalled`: RS256 with Atlassian's install key.
+    Lifecycle,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Iframe => "iframe",
+            Self::HostContext => "host_context",
+            Self::AppSession => "app_session",
+            Self::HostCallback => "host_callback",
+            Self::Lifecycle => "lifecycle",
+        }
+    }
+}
+
+/// The method and raw target of the request a token must be bound to.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestTarget<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+}
+
+/// An active tenant with its decrypted secret.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub client_key: String,
+    pub secret: SharedSecret,
+    pub base_url: String,
+    pub display_url: Option<String>,
+}
+
+impl Tenant {
+    /// The address users know the site by.
+    pub fn site_url(&self) -> &str {
+        self.display_url.as_deref().unwrap_or(&self.base_url)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub tenant: Tenant,
+    pub claims: Claims,
+    pub kind: TokenKind,
+    /// Identity of this exact token (hash of signing input and decoded signature).
+    pub replay_key: [u8; 32],
+}
+
+/// Which tenant states a token kind accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tenancy {
+    /// Users' tokens: installed or enabled.
+    Active,
+    /// Host callbacks: also a disabled tenant (so `enabled` can re-enable it).
+    NotUninstalled,
+}
+
+/// Why a request was not authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// The token is not acceptable; `code()` gives the only detail a client sees.
+    Token(VerifyError),
+    /// The tenant store did not answer: the client may retry (503).
+    StoreUnavailable,
+    /// Our fault (a tenant secret that does not decrypt, a database error): 500.
+    Internal,
+}
+
+impl From<VerifyError> for AuthError {
+    fn from(e: VerifyError) -> Self {
+        Self::Token(e)
+    }
+}
+
+impl From<DbError> for AuthError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Unavailable => Self::StoreUnavailable,
+            DbError::Failed(detail) => {
+                tracing::error!(%detail, "tenant lookup failed");
+                Self::Internal
+            }
+        }
+    }
+}
+
+pub struct Verifier {
+    db: Db,
+    secrets: Arc<SecretKeys>,
+    keys: InstallKeys,
+    leeway_secs: u64,
+    base_url: String,
+    base_path: String,
+}
+
+fn now() -> i64 {
+    crate::db::now()
+}
+
+impl Verifier {
+    pub fn new(
+        db: Db,
+        secrets: Arc<SecretKeys>,
+        keys: InstallKeys,
+        leeway_secs: u64,
+        base_url: String,
+        base_path: String,
+    ) -> Self {
+        Self {
+            db,
+            secrets,
+            keys,
+            leeway_secs,
+            base_url,
+            base_path,
+        }
+    }
+
+    pub fn secrets(&self) -> &SecretKeys {
+        &self.secrets
+    }
+
+    /// The qsh this app expects for a request (its base path stripped).
+    pub fn expected_qsh(&self, target: RequestTarget<'_>) -> String {
+        query_string_hash(target.method, target.path, target.query, &self.base_path)
+    }
+
+    /// The canonical request string (for debugging output in tests).
+    pub fn canonical(&self, target: RequestTarget<'_>) -> String {
+        canonical_request(target.method, target.path, target.query, &self.base_path)
+    }
+
+    /// A tenant in an accepted state by clientKey, or `invalid_token`.
+    async fn tenant(&self, client_key: &str, tenancy: Tenancy) -> Result<Tenant, AuthError> {
+        let Some(row) = tenants::find(&self.db, client_key).await? else {
+            return Err(VerifyError::InvalidClaim("iss").into());
+        };
+        let accepted = match tenancy {
+            Tenancy::Active => row.state.is_active(),
+            Tenancy::NotUninstalled => row.state != TenantState::Uninstalled,
+        };
+        if !accepted {
+            return Err(VerifyError::InvalidClaim("iss").into());
+        }
+        let secret = self
+            .secrets
+            .decrypt(&row.client_key, &row.shared_secret_enc)
+            .map_err(|e| {
+                tracing::error!(error = %e, "a tenant's shared secret does not decrypt");
+                AuthError::Internal
+            })?;
+        Ok(Tenant {
+            client_key: row.client_key,
+            secret,
+            base_url: row.base_url,
+            display_url: row.display_url,
+        })
+    }
+
+    /// Shared HS256 path: parse, pin the algorithm, find the tenant by `iss`, check the
+    /// signature, then the times. The caller checks `qsh` for its kind.
+    async fn verify_symmetric(
+        &self,
+        token: &str,
+        tenancy: Tenancy,
+    ) -> Result<(Tenant, Claims, [u8; 32]), AuthError> {
+        let parsed = UnverifiedToken::parse(token)?;
+        if parsed.header().alg != "HS256" {
+            return Err(VerifyError::UnsupportedAlgorithm.into());
+        }
+        let tenant = self.tenant(&parsed.claims().iss, tenancy).await?;
+        verify_hs256(&parsed, tenant.secret.as_bytes())?;
+        let claims = parsed.claims().clone();
+        claims.check_times(now(), self.leeway_secs)?;
+        Ok((tenant, claims, parsed.replay_key()))
+    }
+
+    /// A page-load token (`?jwt=`): qsh must be the hash of this request, never `context-qsh`.
+    pub async fn iframe(
+        &self,
+        token: &str,
+        target: RequestTarget<'_>,
+    ) -> Result<Verified, AuthError> {
+        let (tenant, claims, replay_key) = self.verify_symmetric(token, Tenancy::Active).await?;
+        if claims.kind.is_some() {
+            return Err(VerifyError::InvalidClaim("kind").into());
+        }
+        claims.check_qsh(&self.expected_qsh(target))?;
+        Ok(Verified {
+            tenant,
+            claims,
+            kind: TokenKind::Iframe,
+            replay_key,
+        })
+    }
+
+    /// An API token (`Authorization: JWT`): qsh exactly `context-qsh`. Also accepts the app's
+    /// own session tokens, which may live at most 15 minutes.
+    pub async fn context(&self, token: &str) -> Result<Verified, AuthError> {
+        let (tenant, claims, replay_key) = self.verify_symmetric(token, Tenancy::Active).await?;
+        claims.check_qsh(CONTEXT_QSH)?;
+        let kind = match claims.kind.as_deref() {
+            None => TokenKind::HostContext,
+            Some(SESSION_KIND) if claims.exp - claims.iat <= SESSION_TOKEN_MAX_SECS => {
+                TokenKind::AppSession
+            }
+            Some(_) => return Err(VerifyError::InvalidClaim("kind").into()),
+        };
+        Ok(Verified {
+            tenant,
+            claims,
+            kind,
+            replay_key,
+        })
+    }
+
+    /// `enabled`/`disabled` callbacks: HS256 with the tenant's secret, computed qsh.
+    pub async fn host_callback(
+        &self,
+        token: &str,
+        target: RequestTarget<'_>,
+    ) -> Result<Verified, AuthError> {
+        let (tenant, claims, replay_key) = self
+            .verify_symmetric(token, Tenancy::NotUninstalled)
+            .await?;
+        if claims.kind.is_some() {
+            return Err(VerifyError::InvalidClaim("kind").into());
+        }
+        claims.check_qsh(&self.expected_qsh(target))?;
+        Ok(Verified {
+            tenant,
+            claims,
+            kind: TokenKind::HostCallback,
+            replay_key,
+        })
+    }
+
+    /// `installed`/`uninstalled`: RS256 only, key fetched by a validated `kid`; `aud` must be our
+    /// base URL, `iss` the body's clientKey, qsh this request. Replay is checked by the caller,
+    /// in the same transaction as its write.
+    pub async fn lifecycle(
+        &self,
+        token: &str,
+        target: RequestTarget<'_>,
+        body_client_key: &str,
+    ) -> Result<UnverifiedToken, AuthError> {
+        let parsed = UnverifiedToken::parse(token)?;
+        if parsed.header().alg != "RS256" {
+            return Err(VerifyError::UnsupportedAlgorithm.into());
+        }
+        let kid = Kid::parse(
+            parsed
+                .header()
+                .kid
+                .as_deref()
+                .ok_or(VerifyError::MissingKid)?,
+        )?;
+        let key = self.keys.get(&kid).await?;
+        verify_rs256(&parsed, &key)?;
+        let claims = parsed.claims();
+        claims.check_times(now(), self.leeway_secs)?;
+        claims.check_audience(&self.base_url)?;
+        claims.check_issuer(body_client_key)?;
+        claims.check_qsh(&self.expected_qsh(target))?;
+        Ok(parsed)
+    }
+
+    /// Expiry (plus leeway) of an accepted lifecycle token: how long its replay entry is kept.
+    pub fn replay_expiry(&self, claims: &Claims) -> i64 {
+        claims.exp.saturating_add(self.leeway_secs as i64)
+    }
+
+    /// The tenant's current state regardless of activity (lifecycle handlers need it).
+    pub async fn tenant_state(&self, client_key: &str) -> Result<Option<TenantState>, AuthError> {
+        Ok(tenants::find(&self.db, client_key).await?.map(|t| t.state))
+    }
+}

@@ -1,0 +1,174 @@
+//! Preferences rows keyed by (clientKey, accountId), with a revision for compare-and-swap saves
+//! and a schema version so older stored shapes keep loading (`decode`).
+
+use app::preferences::store::{PreferencesStore, SaveOutcome, StoreError, StoredPreferences};
+use app::preferences::{Preferences, SCHEMA_VERSION};
+use sqlx::Row;
+
+use super::{Db, DbError, now};
+
+/// The stored JSON of any schema version, as today's type. Add a step here when
+/// `SCHEMA_VERSION` changes (e.g. `2 => upgrade_v1(serde_json::from_str::<V1>(data)?)`).
+fn decode(schema_version: i64, data: &str) -> Result<Preferences, DbError> {
+    match schema_version {
+        1 => serde_json::from_str(data)
+            .map_err(|e| DbError::Failed(format!("stored preferences do not parse: {e}"))),
+        v => Err(DbError::Failed(format!(
+            "stored preferences have unknown schema version {v}"
+        ))),
+    }
+}
+
+pub struct SqlPreferences(pub Db);
+
+impl SqlPreferences {
+    async fn load_row(
+        &self,
+        client_key: &str,
+        account_id: &str,
+    ) -> Result<Option<StoredPreferences>, DbError> {
+        let row = sqlx::query(
+            "SELECT schema_version, data, revision, updated_at FROM preferences \
+             WHERE client_key = $1 AND account_id = $2",
+        )
+        .bind(client_key)
+        .bind(account_id)
+        .fetch_optional(self.0.pool())
+        .await?;
+        row.map(|r| {
+            let version: i64 = r.try_get("schema_version")?;
+            let data: String = r.try_get("data")?;
+            Ok(StoredPreferences {
+                preferences: decode(version, &data)?,
+                revision: r.try_get("revision")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn save_row(
+        &self,
+        client_key: &str,
+        account_id: &str,
+        base_revision: i64,
+        preferences: &Preferences,
+    ) -> Result<SaveOutcome, DbError> {
+        let data = serde_json::to_string(preferences)
+            .map_err(|e| DbError::Failed(format!("cannot encode preferences: {e}")))?;
+        let now = now();
+        let revision = base_revision + 1;
+        let written = if base_revision == 0 {
+            sqlx::query(
+                "INSERT INTO preferences (client_key, account_id, schema_version, data, revision, updated_at) \
+                 VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (client_key, account_id) DO NOTHING",
+            )
+            .bind(client_key)
+            .bind(account_id)
+            .bind(SCHEMA_VERSION)
+            .bind(&data)
+            .bind(now)
+            .execute(self.0.pool())
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE preferences SET schema_version = $1, data = $2, revision = $3, updated_at = $4 \
+                 WHERE client_key = $5 AND account_id = $6 AND revision = $7",
+            )
+            .bind(SCHEMA_VERSION)
+            .bind(&data)
+            .bind(revision)
+            .bind(now)
+            .bind(client_key)
+            .bind(account_id)
+            .bind(base_revision)
+            .execute(self.0.pool())
+            .await?
+        };
+        if written.rows_affected() == 1 {
+            return Ok(SaveOutcome::Saved(StoredPreferences {
+                preferences: preferences.clone(),
+                revision,
+                updated_at: now,
+            }));
+        }
+        Ok(SaveOutcome::Conflict(
+            self.load_row(client_key, account_id).await?,
+        ))
+    }
+}
+
+#[async_trait::async_trait]
+impl PreferencesStore for SqlPreferences {
+    async fn load(
+        &self,
+        client_key: &str,
+        account_id: &str,
+    ) -> Result<Option<StoredPreferences>, StoreError> {
+        Ok(self.load_row(client_key, account_id).await?)
+    }
+
+    async fn save(
+        &self,
+        client_key: &str,
+        account_id: &str,
+        base_revision: i64,
+        preferences: &Preferences,
+    ) -> Result<SaveOutcome, StoreError> {
+        Ok(self
+            .save_row(client_key, account_id, base_revision, preferences)
+            .await?)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, SqlPreferences) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let db = Db::connect(&url, 4, std::time::Duration::from_secs(2))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        (dir, SqlPreferences(db))
+    }
+
+    #[tokio::test]
+    async fn compare_and_swap_never_loses_an_update() {
+        let (_dir, s) = store().await;
+        assert_eq!(s.load("t", "u").await.unwrap(), None);
+        let mut p = Preferences::default();
+        let SaveOutcome::Saved(first) = s.save("t", "u", 0, &p).await.unwrap() else {
+            panic!("first save must land")
+        };
+        assert_eq!(first.revision, 1);
+        // A second "first save" (another tab) conflicts and sees the stored copy.
+        p.items_per_page = 50;
+        let SaveOutcome::Conflict(Some(current)) = s.save("t", "u", 0, &p).await.unwrap() else {
+            panic!("stale save must conflict")
+        };
+        assert_eq!(current.preferences.items_per_page, 25);
+        let SaveOutcome::Saved(second) = s.save("t", "u", 1, &p).await.unwrap() else {
+            panic!("save on the current revision must land")
+        };
+        assert_eq!(second.revision, 2);
+        assert!(matches!(
+            s.save("t", "u", 1, &p).await.unwrap(),
+            SaveOutcome::Conflict(_)
+        ));
+        // Other users and tenants are separate rows.
+        assert_eq!(s.load("t", "other").await.unwrap(), None);
+        assert_eq!(s.load("other", "u").await.unwrap(), None);
+    }
+
+    #[test]
+    fn unknown_schema_versions_are_errors_not_panics() {
+        assert!(decode(99, "{}").is_err());
+        assert!(decode(1, "not json").is_err());
+        let json = serde_json::to_string(&Preferences::default()).unwrap();
+        assert_eq!(decode(1, &json).unwrap(), Preferences::default());
+    }
+}

@@ -1,0 +1,28 @@
+//! The lifecycle replay cache: each signed lifecycle token is accepted once. Keyed on the hash of
+//! the signing input and the DECODED signature (so a re-encoded signature is the same token), and
+//! kept until the token expires. In the database, so every instance sees it.
+
+use super::DbError;
+
+/// Records the token; `false` if it was seen before. Expired entries are purged on the way.
+pub async fn remember(
+    conn: &mut sqlx::AnyConnection,
+    replay_key: &[u8; 32],
+    expires_at: i64,
+    now: i64,
+) -> Result<bool, DbError> {
+    sqlx::query("DELETE FROM lifecycle_replay WHERE expires_at < $1")
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    let hash: String = replay_key.iter().map(|b| format!("{b:02x}")).collect();
+    let inserted = sqlx::query(
+        "INSERT INTO lifecycle_replay (token_hash, expires_at) VALUES ($1, $2) \
+         ON CONFLICT (token_hash) DO NOTHING",
+    )
+    .bind(hash)
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}

@@ -1,0 +1,106 @@
+//! `/api/*`: the only way into a server function. The context token is verified once here
+//! (`ContextJwt`); the tenant and user go to the function as context, never from input. This
+//! handler also answers unknown endpoints (404) and methods (405) in JSON, caps bodies (413),
+//! and gives server-function errors their real status (server_fn 0.8 sends 500 for all).
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use leptos::prelude::provide_context;
+use leptos::server_fn::axum::server_fn_paths;
+
+use crate::connect::extractors::ContextJwt;
+use crate::http::errors::json_error;
+use crate::state::AppState;
+use app::AppError;
+use app::auth::AuthCtx;
+
+/// The largest request body a server function accepts.
+pub const MAX_API_BODY: usize = 16 * 1024;
+/// Error bodies are small; this bounds how much of one is read to find its status.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+pub async fn server_fn(
+    State(state): State<AppState>,
+    ContextJwt(verified): ContextJwt,
+    req: Request<Body>,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
+    let methods: Vec<_> = server_fn_paths()
+        .filter(|(p, _)| *p == path)
+        .map(|(_, m)| m)
+        .collect();
+    if methods.is_empty() {
+        return json_error(&AppError::NotFound {
+            message: "There is no API endpoint at this path.".into(),
+        });
+    }
+    if !methods.contains(&parts.method) {
+        let mut res = json_error(&AppError::MethodNotAllowed {
+            message: "This endpoint does not accept this method.".into(),
+        });
+        let allow = methods
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if let Ok(v) = HeaderValue::from_str(&allow) {
+            res.headers_mut().insert(header::ALLOW, v);
+        }
+        return res;
+    }
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_API_BODY as u64) {
+        return json_error(&AppError::payload_too_large(MAX_API_BODY));
+    }
+    let Ok(bytes) = to_bytes(body, MAX_API_BODY).await else {
+        return json_error(&AppError::payload_too_large(MAX_API_BODY));
+    };
+    let req = Request::from_parts(parts, Body::from(bytes));
+
+    tracing::debug!(token_kind = verified.kind.as_str(), "api call");
+    let auth = AuthCtx {
+        client_key: verified.tenant.client_key.clone(),
+        account_id: verified.claims.sub.clone(),
+        site_url: verified.tenant.site_url().to_string(),
+        host_locale: None,
+    };
+    let preferences = state.preferences.clone();
+    let res = leptos_axum::handle_server_fns_with_context(
+        move || {
+            provide_context(auth.clone());
+            provide_context(preferences.clone());
+        },
+        req,
+    )
+    .await
+    .into_response();
+    with_error_status(res).await
+}
+
+/// server_fn 0.8 answers every `Err` with 500; the body says which `AppError` it was, and that
+/// decides the status. A body that is not an `AppError` stays a 500 with a generic message.
+async fn with_error_status(res: Response) -> Response {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let bytes = to_bytes(body, MAX_ERROR_BODY).await.unwrap_or_default();
+    match serde_json::from_slice::<AppError>(&bytes) {
+        Ok(error) => {
+            let mut res = Response::from_parts(parts, Body::from(bytes));
+            *res.status_mut() = error.status();
+            res
+        }
+        Err(_) => {
+            tracing::error!("server function failed without an AppError body");
+            json_error(&AppError::internal())
+        }
+    }
+}

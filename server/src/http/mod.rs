@@ -1,0 +1,12 @@
+//! HTTP wiring: the route table with an explicit auth policy per route, the page and
+//! server-function handlers, security headers, request ids and logging, health probes and
+//! static assets.
+
+pub mod api;
+pub mod assets;
+pub mod errors;
+pub mod headers;
+pub mod health;
+pub mod pages;
+pub mod routes;
+pub mod telemetry;

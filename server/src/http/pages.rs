@@ -1,0 +1,55 @@
+//! The page route. `GET /preferences?...&jwt=...` needs a verified page-load token
+//! (`IframeJwt`); the page is then rendered whole on the server (values in the first HTML, no
+//! loading flash) with a fresh app session token in `<meta name="token">`.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use leptos::prelude::provide_context;
+
+use crate::connect::extractors::IframeJwt;
+use crate::connect::session;
+use crate::http::errors::json_error;
+use crate::state::AppState;
+use app::auth::{AuthCtx, ShellContext};
+use app::preferences::Locale;
+
+/// The locale Confluence reported in the page URL (`loc`), if it is one we support.
+fn host_locale(query: &str) -> Option<Locale> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "loc")
+        .and_then(|(_, v)| Locale::from_host_tag(&v))
+}
+
+pub async fn preferences(
+    State(state): State<AppState>,
+    IframeJwt(verified): IframeJwt,
+    req: Request<Body>,
+) -> Response {
+    let tenant = &verified.tenant;
+    let account_id = verified.claims.sub.clone();
+    let Ok(session_token) = session::mint(tenant, account_id.as_deref(), crate::db::now()) else {
+        return json_error(&app::AppError::internal());
+    };
+    let auth = AuthCtx {
+        client_key: tenant.client_key.clone(),
+        account_id,
+        site_url: tenant.site_url().to_string(),
+        host_locale: host_locale(req.uri().query().unwrap_or("")),
+    };
+    let shell = ShellContext {
+        session_token,
+        all_js_url: state.config.all_js_url.clone(),
+    };
+    let preferences = state.preferences.clone();
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_async_with_context(
+        move || {
+            provide_context(auth.clone());
+            provide_context(shell.clone());
+            provide_context(preferences.clone());
+        },
+        move || app::shell(options.clone()),
+    );
+    render(req).await.into_response()
+}

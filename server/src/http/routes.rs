@@ -1,0 +1,118 @@
+//! The route table. Every route is added through `PolicyRouter::route`, which requires an
+//! `AuthPolicy`; the table is kept so a test can check each route against its policy (default
+//! deny: a route cannot exist without one). The policy names the extractor the handler uses.
+
+use axum::Router;
+use axum::routing::{MethodRouter, any, get, post};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use super::headers::{self, SecurityHeaders};
+use super::{api, assets, health, pages, telemetry};
+use crate::connect::{descriptor, lifecycle};
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthPolicy {
+    /// No token: descriptor, health probes, static assets.
+    Public,
+    /// `?jwt=` page-load token, qsh bound to the request (`IframeJwt`).
+    IframeToken,
+    /// `Authorization: JWT` context or app session token, qsh `context-qsh` (`ContextJwt`).
+    ContextToken,
+    /// RS256 Atlassian-signed lifecycle callback (`LifecycleJwt`).
+    SignedLifecycle,
+    /// HS256 host callback with computed qsh (`HostCallbackJwt`).
+    HostCallback,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub path: &'static str,
+    pub policy: AuthPolicy,
+}
+
+struct PolicyRouter {
+    router: Router<AppState>,
+    table: Vec<RouteSpec>,
+}
+
+impl PolicyRouter {
+    fn route(mut self, path: &'static str, policy: AuthPolicy, mr: MethodRouter<AppState>) -> Self {
+        self.router = self.router.route(path, mr);
+        self.table.push(RouteSpec { path, policy });
+        self
+    }
+}
+
+fn table(state: &AppState) -> PolicyRouter {
+    use AuthPolicy::*;
+    let mut r = PolicyRouter {
+        router: Router::new(),
+        table: Vec::new(),
+    };
+    r = r
+        .route("/atlassian-connect.json", Public, get(descriptor::serve))
+        .route("/healthz", Public, get(health::healthz))
+        .route("/readyz", Public, get(health::readyz))
+        .route("/installed", SignedLifecycle, post(lifecycle::installed))
+        .route(
+            "/uninstalled",
+            SignedLifecycle,
+            post(lifecycle::uninstalled),
+        )
+        .route("/enabled", HostCallback, post(lifecycle::enabled))
+        .route("/disabled", HostCallback, post(lifecycle::disabled))
+        .route("/preferences", IframeToken, get(pages::preferences))
+        .route("/api/{*fn_name}", ContextToken, any(api::server_fn));
+    r.router = r
+        .router
+        .nest_service("/pkg", assets::service(&state.leptos_options));
+    r.table.push(RouteSpec {
+        path: "/pkg/{*file}",
+        policy: Public,
+    });
+    r
+}
+
+/// Every route and its policy (for tests and docs).
+pub fn route_table(state: &AppState) -> Vec<RouteSpec> {
+    table(state).table
+}
+
+async fn not_found() -> axum::response::Response {
+    super::errors::json_error(&app::AppError::NotFound {
+        message: "Nothing here.".into(),
+    })
+}
+
+pub fn router(state: AppState) -> Router {
+    let security = SecurityHeaders::new(&state.config);
+    table(&state)
+        .router
+        .fallback(not_found)
+        // A bug must cost one request a 500, never the connection or the process.
+        .layer(CatchPanicLayer::custom(|_| {
+            super::errors::json_error(&app::AppError::internal())
+        }))
+        .layer(axum::middleware::from_fn_with_state(
+            security,
+            headers::apply,
+        ))
+        .layer(CompressionLayer::new())
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(telemetry::RequestSpan)
+                        .on_response(telemetry::on_response())
+                        .on_failure(telemetry::on_failure()),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id()),
+        )
+        .with_state(state)
+}

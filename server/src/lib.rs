@@ -1,0 +1,11 @@
+//! The Connect app server as a library, so integration tests can start the real thing on a
+//! random port with a throw-away database: `startup::build` assembles it, `startup::serve` runs it.
+
+#![recursion_limit = "256"]
+
+pub mod config;
+pub mod connect;
+pub mod db;
+pub mod http;
+pub mod startup;
+pub mod state;

@@ -1,0 +1,106 @@
+//! Assembling and running the server: configuration → secrets → database (migrated) →
+//! descriptor → verifier → router; then serving until SIGINT/SIGTERM, letting in-flight
+//! requests finish and closing the pool.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::connect::descriptor;
+use crate::connect::install_keys::InstallKeys;
+use crate::connect::secrets::SecretKeys;
+use crate::connect::verifier::Verifier;
+use crate::db::Db;
+use crate::db::preferences::SqlPreferences;
+use crate::state::AppState;
+use app::preferences::store::PreferencesService;
+
+/// Where the development encryption key lives when `TENANT_SECRET_KEYS` is unset.
+pub const DEV_KEY_FILE: &str = "data/tenant-secret.key";
+
+/// Everything that can stop start-up, as one printable line.
+pub type StartupError = String;
+
+pub async fn build(
+    config: Config,
+    leptos_options: LeptosOptions,
+) -> Result<(Router, AppState), StartupError> {
+    // reqwest's rustls needs a process-wide crypto provider; install ring's once.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Leptos spawns render tasks on this executor (leptos_routes would do it for us).
+    let _ = any_spawner::Executor::init_tokio();
+
+    let secrets = match &config.tenant_secret_keys {
+        Some(spec) => SecretKeys::parse(spec),
+        None => SecretKeys::load_or_create_dev(Path::new(DEV_KEY_FILE)),
+    }
+    .map_err(|e| e.to_string())?;
+
+    let db = Db::connect(
+        &config.database_url,
+        config.db_max_connections,
+        config.db_acquire_timeout,
+    )
+    .await?;
+    db.migrate().await?;
+
+    let descriptor = descriptor::load(&config)?;
+    let keys = InstallKeys::new(&config.install_keys_url)?;
+    let verifier = Verifier::new(
+        db.clone(),
+        Arc::new(secrets),
+        keys,
+        config.jwt_leeway_secs,
+        config.base_url.clone(),
+        config.base_path.clone(),
+    );
+    let state = AppState {
+        preferences: PreferencesService(Arc::new(SqlPreferences(db.clone()))),
+        config: Arc::new(config),
+        leptos_options,
+        db,
+        verifier: Arc::new(verifier),
+        descriptor: Arc::new(descriptor),
+    };
+    Ok((crate::http::routes::router(state.clone()), state))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+/// Serves until `shutdown` resolves; in-flight requests finish, then the pool closes.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    state.db.close().await;
+    result
+}

@@ -1,0 +1,28 @@
+//! The shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+
+use crate::config::Config;
+use crate::connect::descriptor::ServedDescriptor;
+use crate::connect::verifier::Verifier;
+use crate::db::Db;
+use app::preferences::store::PreferencesService;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub verifier: Arc<Verifier>,
+    pub descriptor: Arc<ServedDescriptor>,
+    pub preferences: PreferencesService,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

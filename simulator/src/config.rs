@@ -1,0 +1,237 @@
+//! Settings read from the `SIM_*` environment variables, with defaults for a local run.
+//! Every bad value becomes one [`ConfigError`] naming the variable; nothing here panics.
+
+use reqwest::Url;
+use std::net::SocketAddr;
+
+/// Where the simulator listens unless `SIM_ADDR` says otherwise.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3100";
+/// Where the app runs unless `SIM_APP_URL` says otherwise.
+pub const DEFAULT_APP_URL: &str = "http://127.0.0.1:3000";
+/// Lifetime of context tokens (`AP.context.getToken()`), as Atlassian issues them.
+pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 900;
+/// Upper bound for the context-token lifetime (env and admin API).
+pub const MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
+
+/// The simulator's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address; always loopback.
+    pub addr: SocketAddr,
+    /// The app's root URL without trailing `/`: the descriptor is `{app_url}/atlassian-connect.json`.
+    pub app_url: String,
+    /// Public origin of the simulator (site base URLs, `xdm_e`); `None` = `http://{bound address}`.
+    pub public_url: Option<String>,
+    /// Initial lifetime of context tokens, in seconds.
+    pub token_lifetime_secs: u64,
+    /// Install every site in the background once the app answers.
+    pub auto_install: bool,
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {var}: {message}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `get` (empty values count as unset).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let addr = parse_addr(&get("SIM_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()))?;
+        let app_url = parse_app_url(&get("SIM_APP_URL").unwrap_or_else(|| DEFAULT_APP_URL.into()))?;
+        let public_url = get("SIM_PUBLIC_URL")
+            .map(|v| parse_public_url(&v))
+            .transpose()?;
+        let token_lifetime_secs = match get("SIM_TOKEN_LIFETIME_SECS") {
+            None => DEFAULT_TOKEN_LIFETIME_SECS,
+            Some(v) => parse_lifetime(&v).map_err(|message| ConfigError {
+                var: "SIM_TOKEN_LIFETIME_SECS",
+                message,
+            })?,
+        };
+        let auto_install = match get("SIM_AUTO_INSTALL") {
+            None => true,
+            Some(v) => parse_bool(&v).ok_or_else(|| ConfigError {
+                var: "SIM_AUTO_INSTALL",
+                message: format!("{v:?} is not a boolean (use true or false)"),
+            })?,
+        };
+        Ok(Self {
+            addr,
+            app_url,
+            public_url,
+            token_lifetime_secs,
+            auto_install,
+        })
+    }
+
+    /// A configuration for tests: the given app, loopback on a port chosen by the caller's
+    /// listener, no auto-install.
+    pub fn for_app(app_url: &str) -> Result<Self, ConfigError> {
+        Ok(Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            app_url: parse_app_url(app_url)?,
+            public_url: None,
+            token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
+            auto_install: false,
+        })
+    }
+
+    /// `GET` here returns the app descriptor.
+    pub fn descriptor_url(&self) -> String {
+        format!("{}/atlassian-connect.json", self.app_url)
+    }
+
+    /// The app's health endpoint, polled before auto-install.
+    pub fn healthz_url(&self) -> String {
+        format!("{}/healthz", self.app_url)
+    }
+}
+
+/// Checks a context-token lifetime (env or admin API): 1 ..= [`MAX_TOKEN_LIFETIME_SECS`].
+pub fn parse_lifetime(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(secs) => check_lifetime(secs),
+        Err(_) => Err(format!("{value:?} is not a whole number of seconds")),
+    }
+}
+
+/// The range rule of [`parse_lifetime`] for an already numeric value.
+pub fn check_lifetime(secs: u64) -> Result<u64, String> {
+    if (1..=MAX_TOKEN_LIFETIME_SECS).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "{secs} is outside 1..={MAX_TOKEN_LIFETIME_SECS} seconds"
+        ))
+    }
+}
+
+fn parse_addr(value: &str) -> Result<SocketAddr, ConfigError> {
+    let err = |message: String| ConfigError {
+        var: "SIM_ADDR",
+        message,
+    };
+    let addr: SocketAddr = value.trim().parse().map_err(|_| {
+        err(format!(
+            "{value:?} is not an IP:port address like {DEFAULT_ADDR}"
+        ))
+    })?;
+    if !addr.ip().is_loopback() {
+        return Err(err(format!(
+            "{addr} is not a loopback address; the simulator only listens on loopback"
+        )));
+    }
+    Ok(addr)
+}
+
+fn parse_http_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let err = |message: String| ConfigError { var, message };
+    let url = Url::parse(value.trim()).map_err(|e| err(format!("{value:?} is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(err(format!("{value:?} must be an http:// or https:// URL")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(err(format!("{value:?} must not have a query or fragment")));
+    }
+    Ok(url)
+}
+
+fn parse_app_url(value: &str) -> Result<String, ConfigError> {
+    let url = parse_http_url("SIM_APP_URL", value)?;
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn parse_public_url(value: &str) -> Result<String, ConfigError> {
+    let url = parse_http_url("SIM_PUBLIC_URL", value)?;
+    if url.path() != "/" {
+        return Err(ConfigError {
+            var: "SIM_PUBLIC_URL",
+            message: format!("{value:?} must be an origin without a path"),
+        });
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.addr.to_string(), DEFAULT_ADDR);
+        assert_eq!(c.app_url, "http://127.0.0.1:3000");
+        assert_eq!(
+            c.descriptor_url(),
+            "http://127.0.0.1:3000/atlassian-connect.json"
+        );
+        assert_eq!(c.public_url, None);
+        assert_eq!(c.token_lifetime_secs, 900);
+        assert!(c.auto_install);
+    }
+
+    #[test]
+    fn explicit_values() {
+        let c = config(&[
+            ("SIM_ADDR", "127.0.0.1:4100"),
+            ("SIM_APP_URL", "http://127.0.0.1:3000/app/"),
+            ("SIM_PUBLIC_URL", "http://localhost:4100/"),
+            ("SIM_TOKEN_LIFETIME_SECS", "5"),
+            ("SIM_AUTO_INSTALL", "false"),
+        ])
+        .unwrap();
+        assert_eq!(c.addr.port(), 4100);
+        assert_eq!(c.healthz_url(), "http://127.0.0.1:3000/app/healthz");
+        assert_eq!(c.public_url.as_deref(), Some("http://localhost:4100"));
+        assert_eq!(c.token_lifetime_secs, 5);
+        assert!(!c.auto_install);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let cases = [
+            ("SIM_ADDR", "0.0.0.0:3100"),
+            ("SIM_ADDR", "localhost"),
+            ("SIM_APP_URL", "ftp://x"),
+            ("SIM_APP_URL", "http://x/?a=1"),
+            ("SIM_PUBLIC_URL", "http://x/prefix"),
+            ("SIM_TOKEN_LIFETIME_SECS", "0"),
+            ("SIM_TOKEN_LIFETIME_SECS", "-1"),
+            ("SIM_TOKEN_LIFETIME_SECS", "999999"),
+            ("SIM_AUTO_INSTALL", "maybe"),
+        ];
+        for (var, value) in cases {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var, "{value}");
+            assert!(err.to_string().starts_with(&format!("invalid {var}: ")));
+        }
+    }
+}

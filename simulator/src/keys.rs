@@ -1,0 +1,91 @@
+//! The simulator's install-signing RSA key pair (2048-bit, new on every start) and the
+//! `GET /keys/{kid}` endpoint publishing its public key as PEM SubjectPublicKeyInfo.
+//! The private key is only ever used to sign; `Debug` shows the kid alone.
+
+use crate::ids;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use std::fmt;
+
+/// RSA modulus size of the install key.
+pub const KEY_BITS: usize = 2048;
+
+/// Why the key pair could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The OS random source failed.
+    #[error("random source unavailable: {0}")]
+    Random(getrandom::Error),
+    /// RSA generation or PEM encoding failed.
+    #[error("RSA key generation failed: {0}")]
+    Rsa(String),
+}
+
+/// The key pair and the UUID-shaped `kid` it is published under.
+pub struct SigningKey {
+    kid: String,
+    private_pkcs8_pem: String,
+    public_spki_pem: String,
+}
+
+impl SigningKey {
+    /// Generates a fresh 2048-bit pair with a random kid (takes a moment).
+    pub fn generate() -> Result<Self, KeyError> {
+        let private = rsa::PrivateKey::new(&mut getrandom::SysRng, KEY_BITS)
+            .map_err(|e| KeyError::Rsa(e.to_string()))?;
+        let private_pkcs8_pem = private
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| KeyError::Rsa(e.to_string()))?
+            .to_string();
+        let public_spki_pem = private
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| KeyError::Rsa(e.to_string()))?;
+        Ok(Self {
+            kid: ids::random_uuid().map_err(KeyError::Random)?,
+            private_pkcs8_pem,
+            public_spki_pem,
+        })
+    }
+
+    /// The key id put in the header of every RS256 lifecycle token.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// `-----BEGIN PUBLIC KEY-----` PEM.
+    pub fn public_pem(&self) -> &str {
+        &self.public_spki_pem
+    }
+
+    /// Signs `claims` as an RS256 token whose header carries this key's kid.
+    pub fn sign_rs256<C: serde::Serialize>(
+        &self,
+        claims: &C,
+    ) -> Result<String, connect::MintError> {
+        connect::mint::rs256(claims, &self.kid, &self.private_pkcs8_pem)
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `GET /keys/{kid}`: the public key for our kid, 404 for any other.
+pub async fn serve_public_key(State(state): State<AppState>, Path(kid): Path<String>) -> Response {
+    if kid != state.key.kid() {
+        return (StatusCode::NOT_FOUND, "unknown kid\n").into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        state.key.public_pem().to_owned(),
+    )
+        .into_response()
+}
