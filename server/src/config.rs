@@ -46,6 +46,8 @@ pub struct Config {
     /// `TENANT_SECRET_KEYS`; `None` in development means "use the generated dev key".
     pub tenant_secret_keys: Option<String>,
     pub jwt_leeway_secs: u64,
+    /// Lifetime of the app session token written into the page (at most 15 minutes).
+    pub session_token_ttl_secs: i64,
     /// Extra origins allowed to frame the app, besides Atlassian's.
     pub frame_ancestors: Vec<String>,
     pub site_addr: SocketAddr,
@@ -186,6 +188,15 @@ impl Config {
                 })?,
         };
 
+        let session_token_ttl_secs = match var("SESSION_TOKEN_TTL_SECS") {
+            None => 900,
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=900).contains(n))
+                .ok_or_else(|| bad("SESSION_TOKEN_TTL_SECS", "must be from 1 to 900 seconds"))?,
+        };
+
         let db_max_connections = match var("DATABASE_MAX_CONNECTIONS") {
             None => 8,
             Some(v) => v
@@ -243,6 +254,7 @@ impl Config {
             all_js_url,
             tenant_secret_keys,
             jwt_leeway_secs,
+            session_token_ttl_secs,
             frame_ancestors,
             site_addr,
         })
@@ -322,6 +334,7 @@ mod tests {
             ("CONNECT_INSTALL_KEYS_URL", "keys"),
             ("FRAME_ANCESTORS", "https://a; script-src *"),
             ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("SESSION_TOKEN_TTL_SECS", "901"),
         ] {
             assert_eq!(config(&[(k, v)]).unwrap_err().var, k, "{k}={v}");
         }

@@ -34,7 +34,7 @@ pub fn App() -> impl IntoView {
 fn LoadFailed(error: AppError) -> impl IntoView {
     let text = match &error {
         e if e.is_auth_failure() => {
-            "Your session has expired. Reopen this page from Confluence to continue."
+            "Your session has ended: it expired, or the app was removed from this site. Reopen this page from Confluence to continue."
         }
         AppError::StoreUnavailable { .. } | AppError::Transport { .. } => {
             "The server is not answering right now. Try again in a moment."
@@ -464,7 +464,7 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
                     Status::Expired => {
                         view! {
                             <p class="banner banner-error">
-                                "Your session has expired, so nothing was saved. Reopen this page from Confluence to continue."
+                                "Your session has ended, so nothing was saved: it expired, or the app was removed from this site. Reopen this page from Confluence to continue."
                             </p>
                         }
                             .into_any()

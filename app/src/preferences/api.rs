@@ -2,7 +2,6 @@
 //! saves with a compare-and-swap on the revision. Declared with `#[api]`, so the browser always
 //! sends the JWT; the server reaches them only through its verifying handler.
 
-use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
 use macros::api;
 
@@ -32,6 +31,7 @@ mod ssr {
     use super::super::store::{PreferencesService, SaveOutcome, StoreError, StoredPreferences};
     use super::*;
     use crate::auth::AuthCtx;
+    use leptos::prelude::use_context;
 
     fn store() -> Result<PreferencesService, AppError> {
         use_context::<PreferencesService>().ok_or_else(AppError::internal)

@@ -66,23 +66,23 @@ fn site_url(state: &AppState, value: &str) -> bool {
 }
 
 /// Field rules for every lifecycle body; the token has already been verified.
-fn validate_body(state: &AppState, body: &LifecycleBody, event: &str) -> Result<(), Response> {
+fn validate_body(state: &AppState, body: &LifecycleBody, event: &str) -> Result<(), &'static str> {
     if body.key != state.config.app_key {
-        return Err(bad("The body's key is not this app's key."));
+        return Err("The body's key is not this app's key.");
     }
     if body.event_type != event {
-        return Err(bad("The body's eventType does not match this callback."));
+        return Err("The body's eventType does not match this callback.");
     }
     if !plain_text(&body.client_key, 255) {
-        return Err(bad("clientKey is missing or not valid."));
+        return Err("clientKey is missing or not valid.");
     }
     if !site_url(state, &body.base_url) || body.base_url.len() > MAX_FIELD {
-        return Err(bad("baseUrl is not a valid site address."));
+        return Err("baseUrl is not a valid site address.");
     }
     if let Some(display) = &body.display_url
         && (!site_url(state, display) || display.len() > MAX_FIELD)
     {
-        return Err(bad("displayUrl is not a valid site address."));
+        return Err("displayUrl is not a valid site address.");
     }
     for optional in [
         &body.product_type,
@@ -96,9 +96,7 @@ fn validate_body(state: &AppState, body: &LifecycleBody, event: &str) -> Result<
     .flatten()
     {
         if optional.chars().count() > MAX_FIELD || optional.chars().any(char::is_control) {
-            return Err(bad(
-                "A descriptive field is too long or has control characters.",
-            ));
+            return Err("A descriptive field is too long or has control characters.");
         }
     }
     Ok(())
@@ -107,8 +105,8 @@ fn validate_body(state: &AppState, body: &LifecycleBody, event: &str) -> Result<
 /// `POST /installed`: stores the tenant and its new secret (replacing any old one at once).
 pub async fn installed(State(state): State<AppState>, cb: LifecycleJwt) -> Response {
     let body = &cb.body;
-    if let Err(r) = validate_body(&state, body, "installed") {
-        return r;
+    if let Err(problem) = validate_body(&state, body, "installed") {
+        return bad(problem);
     }
     let Some(secret) = body
         .shared_secret
@@ -164,8 +162,8 @@ pub async fn installed(State(state): State<AppState>, cb: LifecycleJwt) -> Respo
 /// `POST /uninstalled`: marks the tenant inactive; its tokens are refused from now on, its
 /// users' data is kept.
 pub async fn uninstalled(State(state): State<AppState>, cb: LifecycleJwt) -> Response {
-    if let Err(r) = validate_body(&state, &cb.body, "uninstalled") {
-        return r;
+    if let Err(problem) = validate_body(&state, &cb.body, "uninstalled") {
+        return bad(problem);
     }
     let claims = cb.token.claims();
     let expires = state.verifier.replay_expiry(claims);
@@ -200,8 +198,8 @@ async fn host_state_change(
     new_state: TenantState,
 ) -> Response {
     let event = new_state.as_str();
-    if let Err(r) = validate_body(&state, &body, event) {
-        return r;
+    if let Err(problem) = validate_body(&state, &body, event) {
+        return bad(problem);
     }
     let verified = cb.0;
     if body.client_key != verified.tenant.client_key {

@@ -18,14 +18,20 @@ struct SessionClaims<'a> {
     kind: &'a str,
 }
 
-pub fn mint(tenant: &Tenant, account_id: Option<&str>, now: i64) -> Result<String, MintError> {
+/// A session token for `account_id` (anonymous when `None`) living `ttl_secs` (capped at 15 min).
+pub fn mint(
+    tenant: &Tenant,
+    account_id: Option<&str>,
+    now: i64,
+    ttl_secs: i64,
+) -> Result<String, MintError> {
     connect::mint::hs256(
         &SessionClaims {
             iss: &tenant.client_key,
             sub: account_id,
             qsh: CONTEXT_QSH,
             iat: now,
-            exp: now + SESSION_TOKEN_MAX_SECS,
+            exp: now + ttl_secs.clamp(1, SESSION_TOKEN_MAX_SECS),
             kind: SESSION_KIND,
         },
         tenant.secret.as_bytes(),

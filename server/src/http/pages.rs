@@ -28,7 +28,12 @@ pub async fn preferences(
 ) -> Response {
     let tenant = &verified.tenant;
     let account_id = verified.claims.sub.clone();
-    let Ok(session_token) = session::mint(tenant, account_id.as_deref(), crate::db::now()) else {
+    let Ok(session_token) = session::mint(
+        tenant,
+        account_id.as_deref(),
+        crate::db::now(),
+        state.config.session_token_ttl_secs,
+    ) else {
         return json_error(&app::AppError::internal());
     };
     let auth = AuthCtx {

@@ -1,0 +1,100 @@
+// Playwright drives Debian's Chromium (no browser download is possible here) through the local
+// Confluence simulator. It starts its own simulator and app on ports 3110/3010 with a fresh
+// database, so it never touches a development instance (or the one `cargo leptos end-to-end`
+// starts on 3000). E2E_SERVER_BIN picks the server binary (the test command uses the release one).
+import { defineConfig } from "@playwright/test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as crypto from "node:crypto";
+
+const root = path.resolve(__dirname, "..");
+export const APP_PORT = 3010;
+export const SIM_PORT = 3110;
+
+function serverBinary(): string {
+  if (process.env.E2E_SERVER_BIN) return path.resolve(__dirname, process.env.E2E_SERVER_BIN);
+  const candidates = ["target/release/server", "target/debug/server"]
+    .map((p) => path.join(root, p))
+    .filter((p) => fs.existsSync(p));
+  candidates.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  if (!candidates.length) throw new Error("build the server first (cargo leptos build --release)");
+  return candidates[0];
+}
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "prefs-e2e-"));
+const secretKey = `e2e:${crypto.randomBytes(32).toString("base64")}`;
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  reporter: [["list"]],
+  outputDir: "./test-results",
+  use: {
+    baseURL: `http://127.0.0.1:${SIM_PORT}`,
+    colorScheme: "light",
+    viewport: { width: 1100, height: 900 },
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+      ],
+    },
+  },
+  projects: [{ name: "chromium" }],
+  webServer: [
+    {
+      command: serverBinary(),
+      cwd: root,
+      url: `http://127.0.0.1:${APP_PORT}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: {
+        // The server refuses an http:// FRAME_ANCESTORS origin in production, even a loopback one
+        // (while it accepts a loopback http APP_BASE_URL there), and the simulator only speaks
+        // http, so production mode cannot start here. Development mode differs only in that rule,
+        // the lifecycle base-URL rule for non-loopback hosts, and the log format. Set
+        // E2E_APP_ENV=production once the server accepts loopback http frame ancestors.
+        APP_ENV: process.env.E2E_APP_ENV ?? "development",
+        LEPTOS_SITE_ADDR: `127.0.0.1:${APP_PORT}`,
+        APP_BASE_URL: `http://127.0.0.1:${APP_PORT}`,
+        DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
+        TENANT_SECRET_KEYS: secretKey,
+        CONNECT_INSTALL_KEYS_URL: `http://127.0.0.1:${SIM_PORT}/keys`,
+        CONNECT_ALL_JS_URL: `http://127.0.0.1:${SIM_PORT}/all.js`,
+        FRAME_ANCESTORS: `http://127.0.0.1:${SIM_PORT}`,
+        // Kept at the real 900 s so the page's own session token is what most calls use (the
+        // path real users take). tests/tokens.spec.ts works with any value: with a TTL under
+        // 60 s every call refreshes through AP first, and it waits past short TTLs for real.
+        SESSION_TOKEN_TTL_SECS: process.env.E2E_SESSION_TTL ?? "900",
+        RUST_LOG: "warn",
+      },
+    },
+    {
+      command: path.join(root, "target/debug/simulator"),
+      cwd: root,
+      url: `http://127.0.0.1:${SIM_PORT}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      env: {
+        SIM_ADDR: `127.0.0.1:${SIM_PORT}`,
+        SIM_APP_URL: `http://127.0.0.1:${APP_PORT}`,
+        SIM_AUTO_INSTALL: "false",
+        RUST_LOG: "warn",
+      },
+    },
+  ],
+});

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine and runs the app in development inside the local Confluence
+# simulator: SQLite under data/ (created on first run), `cargo leptos watch` on
+# http://127.0.0.1:3000, the simulator on http://127.0.0.1:3100 (open that one).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+export PATH="$PWD/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+SIM_ADDR=${SIM_ADDR:-127.0.0.1:3100}
+export LEPTOS_SITE_ADDR=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
+export CONNECT_INSTALL_KEYS_URL=${CONNECT_INSTALL_KEYS_URL:-http://$SIM_ADDR/keys}
+export CONNECT_ALL_JS_URL=${CONNECT_ALL_JS_URL:-http://$SIM_ADDR/all.js}
+export FRAME_ANCESTORS=${FRAME_ANCESTORS:-http://$SIM_ADDR}
+
+cargo build -q -p simulator
+SIM_ADDR=$SIM_ADDR SIM_APP_URL="http://$LEPTOS_SITE_ADDR" target/debug/simulator &
+sim=$!
+trap 'kill $sim 2>/dev/null || true' EXIT INT TERM
+
+# The simulator installs the app as soon as it answers, then prints the URL to open.
+cargo leptos watch

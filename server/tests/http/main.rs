@@ -1,0 +1,16 @@
+//! Black-box HTTP tests of the app server: the real router on a random port, a real install-key
+//! server, a throw-away SQLite database per test. Each test is named after the rule or attack it
+//! checks (connect-auth.md §1 and §2).
+#![allow(clippy::unwrap_used)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod api;
+mod harness;
+mod install;
+mod lifecycle;
+mod logs;
+mod pages;
+mod preferences;
+mod routes;

@@ -1,0 +1,261 @@
+//! The page route (`GET /preferences?...&jwt=`): an iframe token bound to the request by its
+//! computed qsh; never a context token, never from a header, never RS256.
+
+use serde_json::json;
+use sha2::Digest;
+
+use crate::common::*;
+
+const QUERY: &str = "lic=none&cv=1001.0.0-SNAPSHOT&xdm_e=https%3A%2F%2Fsite.atlassian.net&xdm_c=channel-prefs&cp=%2Fwiki&xdm_deprecated_addon_key_do_not_use=com.example.test&loc=en-GB";
+
+async fn setup() -> (TestApp, Tenant) {
+    let app = TestApp::start().await;
+    let tenant = app.install("site").await;
+    (app, tenant)
+}
+
+/// The `content` of `<meta name="token">`.
+fn meta_token(html: &str) -> Option<String> {
+    let start = html.find(r#"<meta name="token" content=""#)? + r#"<meta name="token" content=""#.len();
+    let len = html[start..].find('"')?;
+    Some(html[start..start + len].to_string())
+}
+
+/// The refusal page: 401, HTML, no scripts, asks to open the page from Confluence.
+fn assert_refusal_page(r: &Reply, case: &str) {
+    assert_eq!(r.status, 401, "{case}: {}", r.body);
+    let ct = r.header("content-type").unwrap_or_default();
+    assert!(ct.starts_with("text/html"), "{case}: content-type {ct}");
+    assert!(!r.body.contains("<script"), "{case}");
+    assert!(meta_token(&r.body).is_none(), "{case}: token leaked");
+}
+
+fn assert_open_from_confluence(r: &Reply, case: &str) {
+    assert_refusal_page(r, case);
+    assert!(
+        r.body.contains("Open this page from Confluence"),
+        "{case}: {}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn page_valid_iframe_token_renders_with_working_session_token() {
+    let (app, tenant) = setup().await;
+    let url = TestApp::iframe_url(&tenant, Some("user-1"), "/preferences", QUERY);
+    let r = app.get(&url).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.header("content-type")
+            .unwrap_or_default()
+            .starts_with("text/html")
+    );
+    let token = meta_token(&r.body).expect("meta token in the page");
+    assert!(!token.is_empty());
+    assert!(!url.contains(&token), "the page token is not the URL token");
+    // The session token works on the API, as the same user.
+    let save = app.save_prefs(&token, 0, &sample_prefs()).await;
+    assert_eq!(save.status, 200, "{}", save.body);
+    let read_back = app
+        .get_prefs(&TestApp::context_token(&tenant, Some("user-1")))
+        .await;
+    assert_eq!(read_back.json()["preferences"], sample_prefs());
+    // ... and is never valid as a page token.
+    let r = app.get(&with_jwt("/preferences", QUERY, &token)).await;
+    assert_open_from_confluence(&r, "session token on the page");
+}
+
+#[tokio::test]
+async fn page_qsh_matches_the_java_canonical_form() {
+    let (app, tenant) = setup().await;
+    // The worked example of connect-auth.md §1.3, hashed independently of the connect crate.
+    let query = "zee_last=param&repeated=parameter%201&first=param&repeated=parameter+2";
+    let canonical =
+        "GET&/preferences&first=param&repeated=parameter%201,parameter%202&zee_last=param";
+    let qsh: String = sha2::Sha256::digest(canonical.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut claims = TestApp::iframe_claims(&tenant, Some("u1"), "/preferences", query);
+    claims["qsh"] = json!(qsh);
+    let token = sign_hs256(&claims, &tenant.secret);
+    let r = app.get(&with_jwt("/preferences", query, &token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The jwt parameter's position does not matter.
+    let r = app
+        .get(&format!("/preferences?jwt={token}&{query}"))
+        .await;
+    assert_eq!(r.status, 200, "jwt first: {}", r.body);
+}
+
+#[tokio::test]
+async fn page_context_token_is_refused() {
+    let (app, tenant) = setup().await;
+    let token = TestApp::context_token(&tenant, Some("u1"));
+    for url in [
+        with_jwt("/preferences", QUERY, &token),
+        with_jwt("/preferences", "", &token),
+    ] {
+        let r = app.get(&url).await;
+        assert_open_from_confluence(&r, "context-qsh on page");
+        assert_eq!(
+            r.header("www-authenticate").as_deref(),
+            Some(r#"JWT realm="com.example.test""#)
+        );
+    }
+}
+
+#[tokio::test]
+async fn page_tampered_query_param_is_refused() {
+    let (app, tenant) = setup().await;
+    let token = sign_hs256(
+        &TestApp::iframe_claims(&tenant, Some("u1"), "/preferences", QUERY),
+        &tenant.secret,
+    );
+    let cases = [
+        ("param changed", QUERY.replace("loc=en-GB", "loc=de-DE")),
+        ("param added", format!("{QUERY}&admin=true")),
+        ("param removed", QUERY.replace("&loc=en-GB", "")),
+        ("no query", String::new()),
+        ("JWT param kept", format!("{QUERY}&JWT=x")),
+    ];
+    for (case, query) in cases {
+        let r = app.get(&with_jwt("/preferences", &query, &token)).await;
+        assert_open_from_confluence(&r, case);
+    }
+    // `+` (a space) and `%2B` (a plus) are different values.
+    let spaced = sign_hs256(
+        &TestApp::iframe_claims(&tenant, Some("u1"), "/preferences", "q=a+b"),
+        &tenant.secret,
+    );
+    let r = app.get(&with_jwt("/preferences", "q=a%20b", &spaced)).await;
+    assert_eq!(r.status, 200, "space encoded two ways: {}", r.body);
+    let r = app.get(&with_jwt("/preferences", "q=a%2Bb", &spaced)).await;
+    assert_open_from_confluence(&r, "+ vs %2B");
+    // Another path or method.
+    let other_path = sign_hs256(
+        &TestApp::iframe_claims(&tenant, Some("u1"), "/other", QUERY),
+        &tenant.secret,
+    );
+    let r = app.get(&with_jwt("/preferences", QUERY, &other_path)).await;
+    assert_open_from_confluence(&r, "qsh for /other");
+    let mut post = TestApp::iframe_claims(&tenant, Some("u1"), "/preferences", QUERY);
+    post["qsh"] = json!(query_string_hash("POST", "/preferences", QUERY, ""));
+    let r = app
+        .get(&with_jwt("/preferences", QUERY, &sign_hs256(&post, &tenant.secret)))
+        .await;
+    assert_open_from_confluence(&r, "qsh for POST");
+    let mut no_qsh = TestApp::iframe_claims(&tenant, Some("u1"), "/preferences", QUERY);
+    no_qsh.as_object_mut().unwrap().remove("qsh");
+    let r = app
+        .get(&with_jwt("/preferences", QUERY, &sign_hs256(&no_qsh, &tenant.secret)))
+        .await;
+    assert_open_from_confluence(&r, "no qsh");
+}
+
+#[tokio::test]
+async fn page_duplicate_parameter_injection_is_refused() {
+    let (app, tenant) = setup().await;
+    let query = "space=DEV&loc=en-GB";
+    let token = sign_hs256(
+        &TestApp::iframe_claims(&tenant, Some("u1"), "/preferences", query),
+        &tenant.secret,
+    );
+    for (case, tampered) in [
+        ("second value appended", "space=DEV&space=ADMIN&loc=en-GB"),
+        ("second value first", "space=ADMIN&space=DEV&loc=en-GB"),
+        ("comma collision", "space=DEV%2CADMIN&loc=en-GB"),
+    ] {
+        let r = app.get(&with_jwt("/preferences", tampered, &token)).await;
+        assert_open_from_confluence(&r, case);
+    }
+    // A second jwt parameter.
+    let other = sign_hs256(
+        &TestApp::iframe_claims(&tenant, Some("admin"), "/preferences", query),
+        &tenant.secret,
+    );
+    let r = app
+        .get(&format!("/preferences?{query}&jwt={token}&jwt={other}"))
+        .await;
+    assert_open_from_confluence(&r, "two jwt parameters");
+}
+
+#[tokio::test]
+async fn page_token_in_authorization_header_only_is_refused() {
+    let (app, tenant) = setup().await;
+    let token = sign_hs256(
+        &TestApp::iframe_claims(&tenant, Some("u1"), "/preferences", QUERY),
+        &tenant.secret,
+    );
+    let r = read(
+        app.client
+            .get(app.url(&format!("/preferences?{QUERY}")))
+            .header("authorization", format!("JWT {token}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_open_from_confluence(&r, "Authorization header");
+    let r = app.get("/preferences").await;
+    assert_open_from_confluence(&r, "no token at all");
+}
+
+#[tokio::test]
+async fn page_rs256_token_is_refused_without_fetching_a_key() {
+    let (app, tenant) = setup().await;
+    let before = app.keys.total_requests();
+    let claims = TestApp::iframe_claims(&tenant, Some("u1"), "/preferences", QUERY);
+    for key in [legit_key(), attacker_key()] {
+        let token = sign_rs256(&claims, LEGIT_KID, key);
+        let r = app.get(&with_jwt("/preferences", QUERY, &token)).await;
+        assert_open_from_confluence(&r, "RS256 on page");
+    }
+    assert_eq!(app.keys.total_requests(), before);
+}
+
+#[tokio::test]
+async fn page_expired_token_is_refused_with_html() {
+    let (app, tenant) = setup().await;
+    let mut claims = TestApp::iframe_claims(&tenant, Some("u1"), "/preferences", QUERY);
+    claims["iat"] = json!(now() - 1200);
+    claims["exp"] = json!(now() - 300);
+    let r = app
+        .get(&with_jwt("/preferences", QUERY, &sign_hs256(&claims, &tenant.secret)))
+        .await;
+    assert_refusal_page(&r, "expired");
+    assert!(r.body.contains("expired"), "{}", r.body);
+    // Expired and forged: the generic answer, no oracle.
+    let r = app
+        .get(&with_jwt("/preferences", QUERY, &sign_hs256(&claims, ATTACKER_SECRET)))
+        .await;
+    assert_open_from_confluence(&r, "expired + forged");
+}
+
+#[tokio::test]
+async fn page_forged_or_foreign_tokens_are_refused() {
+    let app = TestApp::start().await;
+    let a = app.install("site-a").await;
+    let b = app.install("site-b").await;
+    let claims = TestApp::iframe_claims(&a, Some("u1"), "/preferences", QUERY);
+    let mut aud_b = claims.clone();
+    aud_b["aud"] = json!([b.client_key]);
+    let mut unknown = claims.clone();
+    unknown["iss"] = json!(unique("nobody"));
+    let cases = [
+        ("attacker secret", sign_hs256(&claims, ATTACKER_SECRET)),
+        ("iss A signed with B", sign_hs256(&claims, &b.secret)),
+        ("aud confusion", sign_hs256(&aud_b, &b.secret)),
+        ("unknown iss", sign_hs256(&unknown, &a.secret)),
+        (
+            "alg none",
+            format!("{}.", signing_input(&json!({"alg": "none"}), &claims)),
+        ),
+        ("garbage", "not-a-token".to_string()),
+        ("empty", String::new()),
+    ];
+    for (case, token) in cases {
+        let r = app.get(&with_jwt("/preferences", QUERY, &token)).await;
+        assert_open_from_confluence(&r, case);
+    }
+}
