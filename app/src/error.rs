@@ -74,6 +74,12 @@ impl AppError {
             message: message.into(),
         }
     }
+    /// The parser's own text is not passed on: it would describe our types to any caller.
+    pub fn bad_body() -> Self {
+        Self::BadRequest {
+            message: "The request body is not valid for this endpoint.".into(),
+        }
+    }
     pub fn internal() -> Self {
         Self::Internal {
             message: "Something went wrong on our side.".into(),
@@ -156,13 +162,15 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            // The server could not read the arguments: the client sent a bad request.
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::BadRequest {
-                message: "The request body is not valid for this endpoint.".into(),
-            },
+            // The server could not read the arguments: the client sent a bad request. (On the
+            // server, a decoding failure can only be the request's; in the browser, the answer's.)
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::bad_body(),
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(_) => Self::bad_body(),
+            #[cfg(not(feature = "ssr"))]
+            ServerFnErrorErr::Deserialization(e) => Self::Transport { message: e },
             // The browser could not reach the server or read its answer.
             ServerFnErrorErr::Request(e)
-            | ServerFnErrorErr::Deserialization(e)
             | ServerFnErrorErr::Serialization(e)
             | ServerFnErrorErr::UnsupportedRequestMethod(e) => Self::Transport { message: e },
             ServerFnErrorErr::Registration(_)

@@ -17,7 +17,10 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 #[test]
 fn no_server_function_bypasses_the_authenticated_client() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     assert!(!files.is_empty());
     let mut api_uses = 0;
     for file in files {
@@ -28,7 +31,9 @@ fn no_server_function_bypasses_the_authenticated_client() {
                 continue;
             }
             assert!(
-                !(code.contains("#[server") || code.contains("#[leptos::server") || code.contains("::server(")),
+                !(code.contains("#[server")
+                    || code.contains("#[leptos::server")
+                    || code.contains("::server(")),
                 "{}:{}: declare server functions with #[api], not #[server]",
                 file.display(),
                 n + 1
@@ -38,5 +43,8 @@ fn no_server_function_bypasses_the_authenticated_client() {
             }
         }
     }
-    assert!(api_uses >= 2, "expected the preferences server functions to use #[api]");
+    assert!(
+        api_uses >= 2,
+        "expected the preferences server functions to use #[api]"
+    );
 }

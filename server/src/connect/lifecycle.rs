@@ -203,7 +203,13 @@ async fn host_state_change(
     }
     let verified = cb.0;
     if body.client_key != verified.tenant.client_key {
-        return bad("The body's clientKey does not match the token's issuer.");
+        // Same rule as for signed installs: the body must be about the token's tenant.
+        return ApiRejection::new(
+            &state,
+            "host_callback",
+            AuthError::Token(VerifyError::IssuerMismatch),
+        )
+        .into_response();
     }
     let claims = &verified.claims;
     let key = verified.replay_key;

@@ -415,7 +415,10 @@ impl Reply {
 
     /// The JSON `error` code.
     pub fn error(&self) -> String {
-        self.json()["error"].as_str().unwrap_or_default().to_string()
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -654,7 +657,13 @@ impl TestApp {
 
     // ----- API ------------------------------------------------------------------------------
 
-    pub async fn api(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.client.request(method, self.url(path));
         if let Some(token) = token {
@@ -674,8 +683,13 @@ impl TestApp {
 
     pub async fn save_prefs(&self, token: &str, base_revision: i64, prefs: &Value) -> Reply {
         let body = json!({"base_revision": base_revision, "preferences": prefs});
-        self.api("POST", "/api/preferences", Some(token), Some(&body.to_string()))
-            .await
+        self.api(
+            "POST",
+            "/api/preferences",
+            Some(token),
+            Some(&body.to_string()),
+        )
+        .await
     }
 
     /// Status of `GET /api/preferences` with a fresh context token of `tenant`.
@@ -694,7 +708,9 @@ impl TestApp {
             "the original secret of {} no longer works",
             tenant.client_key
         );
-        let forged = self.api_status_for(&tenant.with_secret(attacker_secret)).await;
+        let forged = self
+            .api_status_for(&tenant.with_secret(attacker_secret))
+            .await;
         assert_eq!(forged, 401, "the attacker's secret was stored");
     }
 }

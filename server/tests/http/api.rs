@@ -117,7 +117,10 @@ async fn api_expired_token_with_wrong_signature_is_invalid_not_expired() {
 async fn api_iframe_token_replayed_is_refused() {
     let (app, tenant) = setup().await;
     let cases = [
-        ("qsh of this API call", query_string_hash("GET", "/api/preferences", "", "")),
+        (
+            "qsh of this API call",
+            query_string_hash("GET", "/api/preferences", "", ""),
+        ),
         (
             "qsh of the page URL",
             query_string_hash("GET", "/preferences", "lic=none&loc=en-GB", ""),
@@ -254,18 +257,49 @@ async fn api_tampered_or_unsigned_token_is_refused() {
     let parts: Vec<&str> = token.split('.').collect();
     let other_payload = b64_json(&TestApp::context_claims(&tenant, Some("admin")));
     let cases = [
-        ("payload swapped", format!("{}.{}.{}", parts[0], other_payload, parts[2])),
+        (
+            "payload swapped",
+            format!("{}.{}.{}", parts[0], other_payload, parts[2]),
+        ),
         (
             "header swapped",
-            format!("{}.{}.{}", b64(r#"{"typ":"JWT","alg":"HS256"}"#), parts[1], parts[2]),
+            format!(
+                "{}.{}.{}",
+                b64(r#"{"typ":"JWT","alg":"HS256"}"#),
+                parts[1],
+                parts[2]
+            ),
         ),
         ("empty signature", format!("{}.{}.", parts[0], parts[1])),
         ("no signature", format!("{}.{}", parts[0], parts[1])),
-        ("signature of another token", format!("{}.{}.{}", parts[0], parts[1], b64([0u8; 32]))),
+        (
+            "signature of another token",
+            format!("{}.{}.{}", parts[0], parts[1], b64([0u8; 32])),
+        ),
         ("malleated signature", malleate_signature(&token)),
-        ("empty secret", sign_hs256_with_header(&json!({"alg": "HS256", "typ": "JWT"}), &TestApp::context_claims(&tenant, Some("u1")), b"")),
-        ("wrong secret", sign_hs256(&TestApp::context_claims(&tenant, Some("u1")), ATTACKER_SECRET)),
-        ("crit header", sign_hs256_with_header(&json!({"alg": "HS256", "crit": ["x"], "x": 1}), &TestApp::context_claims(&tenant, Some("u1")), tenant.secret.as_bytes())),
+        (
+            "empty secret",
+            sign_hs256_with_header(
+                &json!({"alg": "HS256", "typ": "JWT"}),
+                &TestApp::context_claims(&tenant, Some("u1")),
+                b"",
+            ),
+        ),
+        (
+            "wrong secret",
+            sign_hs256(
+                &TestApp::context_claims(&tenant, Some("u1")),
+                ATTACKER_SECRET,
+            ),
+        ),
+        (
+            "crit header",
+            sign_hs256_with_header(
+                &json!({"alg": "HS256", "crit": ["x"], "x": 1}),
+                &TestApp::context_claims(&tenant, Some("u1")),
+                tenant.secret.as_bytes(),
+            ),
+        ),
     ];
     for (case, token) in cases {
         assert_invalid_token(&app.get_prefs(&token).await, case);
@@ -281,7 +315,10 @@ async fn api_missing_exp_or_iat_future_or_nbf_future_is_refused() {
         ("missing iat", json!({"iat": null})),
         ("exp as string", json!({"exp": (t + 180).to_string()})),
         ("iat far future", json!({"iat": t + 3600, "exp": t + 3780})),
-        ("iat 2x leeway ahead", json!({"iat": t + 121, "exp": t + 300})),
+        (
+            "iat 2x leeway ahead",
+            json!({"iat": t + 121, "exp": t + 300}),
+        ),
         ("nbf future", json!({"nbf": t + 3600, "exp": t + 3780})),
         ("exp before iat", json!({"iat": t, "exp": t - 10})),
     ];

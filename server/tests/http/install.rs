@@ -32,7 +32,11 @@ async fn expect_refused(app: &TestApp, victim: &Tenant, case: &str, token: &str,
         .await;
     assert_eq!(r.status, status, "{case}: {}", r.body);
     if status == 401 {
-        assert_eq!(r.error(), "invalid_token", "{case}");
+        let code = r.error();
+        assert!(
+            code == "invalid_token" || code == "token_expired",
+            "{case}: {code}"
+        );
     }
     app.assert_secret_unchanged(victim, ATTACKER_SECRET).await;
 }
@@ -82,7 +86,12 @@ async fn install_key_is_fetched_once_per_kid() {
     app.install("one").await;
     app.install("two").await;
     app.install("three").await;
-    assert_eq!(app.keys.requests_for_kid(LEGIT_KID), 1, "{:?}", app.keys.requests());
+    assert_eq!(
+        app.keys.requests_for_kid(LEGIT_KID),
+        1,
+        "{:?}",
+        app.keys.requests()
+    );
 }
 
 #[tokio::test]
@@ -103,9 +112,23 @@ async fn install_alg_none_is_refused() {
     for alg in ["none", "NONE", "None"] {
         let header = json!({"alg": alg, "typ": "JWT", "kid": LEGIT_KID});
         let unsigned = format!("{}.", signing_input(&header, &claims));
-        expect_refused(&app, &victim, &format!("{alg}, empty signature"), &unsigned, 401).await;
+        expect_refused(
+            &app,
+            &victim,
+            &format!("{alg}, empty signature"),
+            &unsigned,
+            401,
+        )
+        .await;
         let with_sig = format!("{unsigned}{}", b64("sig"));
-        expect_refused(&app, &victim, &format!("{alg}, junk signature"), &with_sig, 401).await;
+        expect_refused(
+            &app,
+            &victim,
+            &format!("{alg}, junk signature"),
+            &with_sig,
+            401,
+        )
+        .await;
     }
 }
 
@@ -211,7 +234,12 @@ async fn install_missing_kid_is_refused_without_fetching() {
         let token = sign_rs256_with_header(&header, &claims, key);
         expect_refused(&app, &victim, case, &token, 401).await;
     }
-    assert_eq!(app.keys.total_requests(), before, "{:?}", app.keys.requests());
+    assert_eq!(
+        app.keys.total_requests(),
+        before,
+        "{:?}",
+        app.keys.requests()
+    );
 }
 
 #[tokio::test]
@@ -273,7 +301,11 @@ async fn install_unknown_kid_is_refused() {
     let kid = "5d1f8a4c-0000-4000-8000-000000000000";
     let token = sign_rs256(&victim_claims(&app, &victim), kid, attacker_key());
     expect_refused(&app, &victim, "unknown kid", &token, 401).await;
-    assert_eq!(app.keys.requests_for_kid(kid), 1, "a valid kid is looked up");
+    assert_eq!(
+        app.keys.requests_for_kid(kid),
+        1,
+        "a valid kid is looked up"
+    );
     // Signed with the legitimate key but under a kid the key server does not know.
     let token = sign_rs256(&victim_claims(&app, &victim), kid, legit_key());
     expect_refused(&app, &victim, "unknown kid, legit key", &token, 401).await;
@@ -323,7 +355,11 @@ async fn install_key_server_redirect_is_not_followed() {
     let token = sign_rs256(&victim_claims(&app, &victim), kid, legit_key());
     expect_refused(&app, &victim, "redirect", &token, 401).await;
     assert_eq!(app.keys.requests_for_kid(kid), 1);
-    assert_eq!(app.keys.requests_for_path("/elsewhere/key"), 0, "redirect followed");
+    assert_eq!(
+        app.keys.requests_for_path("/elsewhere/key"),
+        0,
+        "redirect followed"
+    );
 }
 
 #[tokio::test]
@@ -380,13 +416,22 @@ async fn install_qsh_wrong_is_refused() {
     let (app, victim) = setup().await;
     let cases = [
         ("random", json!("0".repeat(64))),
-        ("GET /installed", json!(query_string_hash("GET", "/installed", "", ""))),
+        (
+            "GET /installed",
+            json!(query_string_hash("GET", "/installed", "", "")),
+        ),
         (
             "POST /installed?x=1",
             json!(query_string_hash("POST", "/installed", "x=1", "")),
         ),
-        ("POST /enabled", json!(query_string_hash("POST", "/enabled", "", ""))),
-        ("upper-case hex", json!(query_string_hash("POST", "/installed", "", "").to_uppercase())),
+        (
+            "POST /enabled",
+            json!(query_string_hash("POST", "/enabled", "", "")),
+        ),
+        (
+            "upper-case hex",
+            json!(query_string_hash("POST", "/installed", "", "").to_uppercase()),
+        ),
         ("number", json!(1)),
         ("empty", json!("")),
     ];
@@ -424,7 +469,11 @@ async fn install_token_sent_to_uninstalled_is_refused() {
     let body = TestApp::lifecycle_body(&victim.client_key, None, "uninstalled");
     let r = app.post_lifecycle("/uninstalled", &token, &body).await;
     assert_eq!(r.status, 401, "{}", r.body);
-    assert_eq!(app.api_status_for(&victim).await, 200, "tenant was uninstalled");
+    assert_eq!(
+        app.api_status_for(&victim).await,
+        200,
+        "tenant was uninstalled"
+    );
 }
 
 #[tokio::test]
@@ -530,10 +579,22 @@ async fn install_malformed_token_is_refused() {
         ("dots only", "..".to_string()),
         ("not base64", "!!!.???.***".to_string()),
         ("padded", format!("{}=.{}.{}", parts[0], parts[1], parts[2])),
-        ("header not JSON", format!("{}.{}.{}", b64("{not json"), parts[1], parts[2])),
-        ("header an array", format!("{}.{}.{}", b64("[1,2]"), parts[1], parts[2])),
-        ("payload not JSON", format!("{}.{}.{}", parts[0], b64("nope"), parts[2])),
-        ("payload a string", format!("{}.{}.{}", parts[0], b64("\"x\""), parts[2])),
+        (
+            "header not JSON",
+            format!("{}.{}.{}", b64("{not json"), parts[1], parts[2]),
+        ),
+        (
+            "header an array",
+            format!("{}.{}.{}", b64("[1,2]"), parts[1], parts[2]),
+        ),
+        (
+            "payload not JSON",
+            format!("{}.{}.{}", parts[0], b64("nope"), parts[2]),
+        ),
+        (
+            "payload a string",
+            format!("{}.{}.{}", parts[0], b64("\"x\""), parts[2]),
+        ),
         (
             "duplicate claims",
             format!(
@@ -543,7 +604,10 @@ async fn install_malformed_token_is_refused() {
                 parts[2]
             ),
         ),
-        ("huge", format!("{}.{}.{}", parts[0], "A".repeat(20_000), parts[2])),
+        (
+            "huge",
+            format!("{}.{}.{}", parts[0], "A".repeat(20_000), parts[2]),
+        ),
         ("unicode", "é.ü.ß".to_string()),
     ];
     for (case, token) in cases {
@@ -557,7 +621,11 @@ async fn install_malformed_token_is_refused() {
         assert_eq!(r.status, 401, "{case}: {}", r.body);
     }
     // A scheme other than JWT, and a header without a token.
-    for value in [format!("Bearer {good}"), "JWT".to_string(), "JWT ".to_string()] {
+    for value in [
+        format!("Bearer {good}"),
+        "JWT".to_string(),
+        "JWT ".to_string(),
+    ] {
         let r = read(
             app.client
                 .post(app.url("/installed"))
@@ -648,7 +716,14 @@ async fn install_replay_with_malleated_signature_is_refused() {
     let r = app.post_lifecycle("/installed", &token, &body).await;
     assert_eq!(r.status, 204, "{}", r.body);
     let malleated = malleate_signature(&token);
-    expect_refused(&app, &victim, "replay, malleated signature", &malleated, 401).await;
+    expect_refused(
+        &app,
+        &victim,
+        "replay, malleated signature",
+        &malleated,
+        401,
+    )
+    .await;
 }
 
 // ----- uninstall attacks: the tenant must stay installed -----------------------------------
@@ -657,7 +732,11 @@ async fn expect_uninstall_refused(app: &TestApp, victim: &Tenant, case: &str, to
     let body = TestApp::lifecycle_body(&victim.client_key, None, "uninstalled");
     let r = app.post_lifecycle("/uninstalled", token, &body).await;
     assert_eq!(r.status, 401, "{case}: {}", r.body);
-    assert_eq!(app.api_status_for(victim).await, 200, "{case}: tenant uninstalled");
+    assert_eq!(
+        app.api_status_for(victim).await,
+        200,
+        "{case}: tenant uninstalled"
+    );
 }
 
 #[tokio::test]
@@ -704,8 +783,49 @@ async fn uninstall_expired_or_wrong_qsh_is_refused() {
     context["qsh"] = json!(CONTEXT_QSH);
     let mut no_qsh = app.lifecycle_claims(&victim.client_key, "/uninstalled");
     no_qsh.as_object_mut().unwrap().remove("qsh");
-    for (case, claims) in [("expired", expired), ("context-qsh", context), ("no qsh", no_qsh)] {
+    for (case, claims) in [
+        ("expired", expired),
+        ("context-qsh", context),
+        ("no qsh", no_qsh),
+    ] {
         let token = sign_rs256(&claims, LEGIT_KID, legit_key());
         expect_uninstall_refused(&app, &victim, case, &token).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_concurrent_replay_is_accepted_once() {
+    let app = TestApp::start().await;
+    let client_key = unique("raced");
+    let claims = app.lifecycle_claims(&client_key, "/installed");
+    let token = sign_rs256(&claims, LEGIT_KID, legit_key());
+    // The genuine request and seven replays with other secrets, all at once.
+    let secrets: Vec<String> = (0..8).map(|i| format!("{}-{i}", unique("race"))).collect();
+    let requests = secrets.iter().map(|secret| {
+        let body = TestApp::lifecycle_body(&client_key, Some(secret), "installed");
+        let token = token.clone();
+        let app = &app;
+        async move { app.post_lifecycle("/installed", &token, &body).await }
+    });
+    let replies = futures::future::join_all(requests).await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 204).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 204 || *s == 401),
+        "{statuses:?}"
+    );
+    let winner = statuses.iter().position(|s| *s == 204).unwrap();
+    for (i, secret) in secrets.iter().enumerate() {
+        let tenant = Tenant {
+            client_key: client_key.clone(),
+            secret: secret.clone(),
+            site: String::new(),
+        };
+        let expected = if i == winner { 200 } else { 401 };
+        assert_eq!(app.api_status_for(&tenant).await, expected, "secret {i}");
     }
 }

@@ -85,7 +85,11 @@ async fn reinstall_after_uninstall_restores_access_and_uninstall_replay_is_refus
         .post_lifecycle("/uninstalled", &malleated, &uninstall_body)
         .await;
     assert_eq!(r.status, 401, "{}", r.body);
-    assert_eq!(app.api_status_for(&reinstalled).await, 200, "tenant uninstalled");
+    assert_eq!(
+        app.api_status_for(&reinstalled).await,
+        200,
+        "tenant uninstalled"
+    );
 }
 
 #[tokio::test]
@@ -102,7 +106,10 @@ async fn late_enabled_does_not_undo_newer_disabled() {
     claims["iat"] = serde_json::json!(t - 40);
     let token = sign_rs256(&claims, LEGIT_KID, legit_key());
     let body = TestApp::lifecycle_body(&tenant.client_key, Some(&tenant.secret), "installed");
-    assert_eq!(app.post_lifecycle("/installed", &token, &body).await.status, 204);
+    assert_eq!(
+        app.post_lifecycle("/installed", &token, &body).await.status,
+        204
+    );
     assert_eq!(app.api_status_for(&tenant).await, 200);
 
     let r = app.host_callback(&tenant, "disabled", t - 20).await;
@@ -114,7 +121,11 @@ async fn late_enabled_does_not_undo_newer_disabled() {
     let r = app.host_callback(&tenant, "enabled", t - 30).await;
     // Acknowledged (the host must not retry) but not applied.
     assert_eq!(r.status, 204, "late enabled: {}", r.body);
-    assert_eq!(app.api_status_for(&tenant).await, 401, "late enabled applied");
+    assert_eq!(
+        app.api_status_for(&tenant).await,
+        401,
+        "late enabled applied"
+    );
 
     // A newer `enabled` does apply.
     let r = app.host_callback(&tenant, "enabled", t - 10).await;
@@ -150,7 +161,12 @@ async fn host_callback_replay_is_refused() {
     });
     let disabled = sign_hs256(&claims, &tenant.secret);
     let body = TestApp::lifecycle_body(&tenant.client_key, None, "disabled");
-    assert_eq!(app.post_lifecycle("/disabled", &disabled, &body).await.status, 204);
+    assert_eq!(
+        app.post_lifecycle("/disabled", &disabled, &body)
+            .await
+            .status,
+        204
+    );
     let r = app.host_callback(&tenant, "enabled", now() + 1).await;
     assert_eq!(r.status, 204, "{}", r.body);
     assert_eq!(app.api_status_for(&tenant).await, 200);
@@ -183,10 +199,7 @@ async fn host_callback_forged_or_misbound_is_refused() {
         ("context-qsh", sign_hs256(&context_qsh, &tenant.secret)),
         ("qsh of /enabled", sign_hs256(&enabled_qsh, &tenant.secret)),
         ("no qsh", sign_hs256(&no_qsh, &tenant.secret)),
-        (
-            "rs256",
-            sign_rs256(&base, LEGIT_KID, legit_key()),
-        ),
+        ("rs256", sign_rs256(&base, LEGIT_KID, legit_key())),
     ];
     for (case, token) in cases {
         let r = app.post_lifecycle("/disabled", &token, &body).await;

@@ -16,7 +16,8 @@ async fn setup() -> (TestApp, Tenant) {
 
 /// The `content` of `<meta name="token">`.
 fn meta_token(html: &str) -> Option<String> {
-    let start = html.find(r#"<meta name="token" content=""#)? + r#"<meta name="token" content=""#.len();
+    let start =
+        html.find(r#"<meta name="token" content=""#)? + r#"<meta name="token" content=""#.len();
     let len = html[start..].find('"')?;
     Some(html[start..start + len].to_string())
 }
@@ -82,9 +83,7 @@ async fn page_qsh_matches_the_java_canonical_form() {
     let r = app.get(&with_jwt("/preferences", query, &token)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     // The jwt parameter's position does not matter.
-    let r = app
-        .get(&format!("/preferences?jwt={token}&{query}"))
-        .await;
+    let r = app.get(&format!("/preferences?jwt={token}&{query}")).await;
     assert_eq!(r.status, 200, "jwt first: {}", r.body);
 }
 
@@ -142,13 +141,21 @@ async fn page_tampered_query_param_is_refused() {
     let mut post = TestApp::iframe_claims(&tenant, Some("u1"), "/preferences", QUERY);
     post["qsh"] = json!(query_string_hash("POST", "/preferences", QUERY, ""));
     let r = app
-        .get(&with_jwt("/preferences", QUERY, &sign_hs256(&post, &tenant.secret)))
+        .get(&with_jwt(
+            "/preferences",
+            QUERY,
+            &sign_hs256(&post, &tenant.secret),
+        ))
         .await;
     assert_open_from_confluence(&r, "qsh for POST");
     let mut no_qsh = TestApp::iframe_claims(&tenant, Some("u1"), "/preferences", QUERY);
     no_qsh.as_object_mut().unwrap().remove("qsh");
     let r = app
-        .get(&with_jwt("/preferences", QUERY, &sign_hs256(&no_qsh, &tenant.secret)))
+        .get(&with_jwt(
+            "/preferences",
+            QUERY,
+            &sign_hs256(&no_qsh, &tenant.secret),
+        ))
         .await;
     assert_open_from_confluence(&r, "no qsh");
 }
@@ -221,13 +228,21 @@ async fn page_expired_token_is_refused_with_html() {
     claims["iat"] = json!(now() - 1200);
     claims["exp"] = json!(now() - 300);
     let r = app
-        .get(&with_jwt("/preferences", QUERY, &sign_hs256(&claims, &tenant.secret)))
+        .get(&with_jwt(
+            "/preferences",
+            QUERY,
+            &sign_hs256(&claims, &tenant.secret),
+        ))
         .await;
     assert_refusal_page(&r, "expired");
     assert!(r.body.contains("expired"), "{}", r.body);
     // Expired and forged: the generic answer, no oracle.
     let r = app
-        .get(&with_jwt("/preferences", QUERY, &sign_hs256(&claims, ATTACKER_SECRET)))
+        .get(&with_jwt(
+            "/preferences",
+            QUERY,
+            &sign_hs256(&claims, ATTACKER_SECRET),
+        ))
         .await;
     assert_open_from_confluence(&r, "expired + forged");
 }
@@ -258,4 +273,60 @@ async fn page_forged_or_foreign_tokens_are_refused() {
         let r = app.get(&with_jwt("/preferences", QUERY, &token)).await;
         assert_open_from_confluence(&r, case);
     }
+}
+
+#[tokio::test]
+async fn page_anonymous_user_renders_read_only_and_small_skew_is_tolerated() {
+    let (app, tenant) = setup().await;
+    let mut claims = TestApp::iframe_claims(&tenant, None, "/preferences", QUERY);
+    claims["iat"] = json!(now() + 20);
+    let r = app
+        .get(&with_jwt(
+            "/preferences",
+            QUERY,
+            &sign_hs256(&claims, &tenant.secret),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = meta_token(&r.body).expect("meta token");
+    let view = app.get_prefs(&token).await;
+    assert_eq!(view.status, 200, "{}", view.body);
+    assert_eq!(view.json()["can_edit"], false);
+    let save = app.save_prefs(&token, 0, &sample_prefs()).await;
+    assert_eq!(save.status, 403, "{}", save.body);
+    assert_eq!(save.error(), "forbidden");
+}
+
+#[tokio::test]
+async fn page_huge_query_is_refused_without_5xx() {
+    let (app, tenant) = setup().await;
+    // 40 KB of query, correctly signed: served or refused, never a 5xx.
+    let query = format!("pad={}", "a".repeat(40 * 1024));
+    let url = TestApp::iframe_url(&tenant, Some("u1"), "/preferences", &query);
+    let r = app.get(&url).await;
+    assert!(
+        r.status == 200 || (400..500).contains(&r.status),
+        "40 KB query: {}",
+        r.status
+    );
+    // 100 KB request target (more than an http::Uri holds): sent raw.
+    let r = raw_http(
+        &app,
+        &format!(
+            "GET /preferences?jwt={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "A".repeat(100 * 1024)
+        ),
+    )
+    .await;
+    assert!(
+        (400..500).contains(&r.status),
+        "100 KB jwt: {} {}",
+        r.status,
+        &r.body[..r.body.len().min(200)]
+    );
+    assert_eq!(
+        app.api_status_for(&tenant).await,
+        200,
+        "server still answers"
+    );
 }
