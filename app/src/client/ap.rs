@@ -17,6 +17,10 @@ export function apGetToken(timeoutMs) {
     } catch (e) { done(null); }
   });
 }
+export function apAvailable() {
+  const ctx = globalThis.AP && globalThis.AP.context;
+  return !!(ctx && typeof ctx.getToken === "function");
+}
 export function apResize() {
   try {
     const ap = globalThis.AP;
@@ -29,6 +33,8 @@ extern "C" {
     fn ap_get_token(timeout_ms: u32) -> js_sys::Promise;
     #[wasm_bindgen(js_name = apResize)]
     fn ap_resize();
+    #[wasm_bindgen(js_name = apAvailable)]
+    fn ap_available() -> bool;
 }
 
 /// How long to wait for the host to answer `getToken` before giving up.
@@ -40,6 +46,14 @@ pub async fn get_token() -> Option<String> {
         .await
         .ok()?
         .as_string()
+}
+
+/// Whether the page runs inside a Confluence host that can issue tokens.
+pub fn host_available() -> bool {
+    #[cfg(target_arch = "wasm32")]
+    return ap_available();
+    #[cfg(not(target_arch = "wasm32"))]
+    false
 }
 
 /// Asks the host to fit the iframe to the page's content. A no-op outside Confluence.

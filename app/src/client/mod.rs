@@ -6,7 +6,7 @@ mod ap;
 mod auth_client;
 pub mod token;
 
-pub use ap::resize_iframe;
+pub use ap::{host_available, resize_iframe};
 pub use auth_client::AuthClient;
 
 /// Marks the document as hydrated (`<html data-hydrated="true">`): a signal for tests and for

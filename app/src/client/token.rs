@@ -101,14 +101,38 @@ async fn refresh() -> Option<Cached> {
     shared.await
 }
 
+/// What to do before sending a call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// Send this token.
+    Use(String),
+    /// Ask the host for a new one first.
+    Refresh,
+}
+
+/// Before a call: the cached token if it has more than the margin left, else refresh.
+pub fn next_for_call(cached: Option<&Cached>, now_secs: f64) -> Next {
+    match cached {
+        Some(c) if c.is_fresh(now_secs) => Next::Use(c.jwt.clone()),
+        _ => Next::Refresh,
+    }
+}
+
+/// After the server refused `rejected`: a fresh token a concurrent call already obtained, else
+/// refresh (never the refused token again).
+pub fn next_after_rejection(cached: Option<&Cached>, now_secs: f64, rejected: &str) -> Next {
+    match cached {
+        Some(c) if c.jwt != rejected && c.is_fresh(now_secs) => Next::Use(c.jwt.clone()),
+        _ => Next::Refresh,
+    }
+}
+
 /// The token to send now. Refreshes first when the cached one is about to expire; without a
 /// host to ask, keeps using the cached token (the server then says when it has expired).
 pub async fn current() -> Option<String> {
     let cached = cached();
-    if let Some(c) = &cached
-        && c.is_fresh(now_secs())
-    {
-        return Some(c.jwt.clone());
+    if let Next::Use(jwt) = next_for_call(cached.as_ref(), now_secs()) {
+        return Some(jwt);
     }
     match refresh().await {
         Some(fresh) => Some(fresh.jwt),
@@ -116,15 +140,17 @@ pub async fn current() -> Option<String> {
     }
 }
 
+/// When the current token expires (Unix seconds), if there is one.
+pub fn current_expiry() -> Option<f64> {
+    cached().map(|c| c.exp)
+}
+
 /// A replacement for `rejected`, which the server just refused, or `None` if the host cannot
 /// give one (then the caller reports the refusal). If a concurrent call already replaced it,
 /// that token is used without asking the host again.
 pub async fn replacement_for(rejected: &str) -> Option<String> {
-    if let Some(c) = cached()
-        && c.jwt != rejected
-        && c.is_fresh(now_secs())
-    {
-        return Some(c.jwt);
+    if let Next::Use(jwt) = next_after_rejection(cached().as_ref(), now_secs(), rejected) {
+        return Some(jwt);
     }
     refresh().await.map(|c| c.jwt).filter(|jwt| jwt != rejected)
 }
@@ -149,6 +175,43 @@ mod tests {
         assert_eq!(exp_claim(&jwt_with(r#"{"iat":1}"#)), None);
         assert_eq!(exp_claim("not a token"), None);
         assert_eq!(exp_claim("a.%%%.c"), None);
+    }
+
+    fn cached(exp: u64) -> Cached {
+        Cached::new(jwt_with(&format!(r#"{{"exp":{exp},"n":{exp}}}"#))).unwrap()
+    }
+
+    #[test]
+    fn calls_use_a_fresh_token_and_refresh_a_stale_one() {
+        let c = cached(1000);
+        assert_eq!(next_for_call(Some(&c), 900.0), Next::Use(c.jwt.clone()));
+        assert_eq!(
+            next_for_call(Some(&c), 950.0),
+            Next::Refresh,
+            "under a minute left"
+        );
+        assert_eq!(next_for_call(Some(&c), 1200.0), Next::Refresh, "expired");
+        assert_eq!(next_for_call(None, 0.0), Next::Refresh, "no meta token");
+    }
+
+    #[test]
+    fn a_rejected_token_is_never_sent_again() {
+        let old = cached(1000);
+        assert_eq!(
+            next_after_rejection(Some(&old), 100.0, &old.jwt),
+            Next::Refresh
+        );
+        // A concurrent call already replaced it: use that, no second refresh.
+        let new = cached(2000);
+        assert_eq!(
+            next_after_rejection(Some(&new), 100.0, &old.jwt),
+            Next::Use(new.jwt.clone())
+        );
+        // The replacement is itself about to expire: refresh.
+        assert_eq!(
+            next_after_rejection(Some(&new), 1990.0, &old.jwt),
+            Next::Refresh
+        );
     }
 
     #[test]

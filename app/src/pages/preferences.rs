@@ -184,6 +184,22 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
     let server_errors = RwSignal::new(Vec::<FieldError>::new());
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    // Outside Confluence nobody can renew the page's token: say so when it runs out, rather than
+    // letting the next save fail.
+    Effect::new(move |_| {
+        let Some(exp) = crate::client::token::current_expiry() else {
+            return;
+        };
+        let left_ms = (exp * 1000.0 - js_sys::Date::now()).max(0.0) as u64 + 1000;
+        set_timeout(
+            move || {
+                if !crate::client::host_available() {
+                    status.set(Status::Expired);
+                }
+            },
+            std::time::Duration::from_millis(left_ms),
+        );
+    });
 
     let parsed = Memo::new(move |_| draft.parse());
     let field_error = move |field: &'static str| {
