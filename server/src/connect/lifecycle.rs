@@ -137,26 +137,15 @@ pub async fn installed(State(state): State<AppState>, cb: LifecycleJwt) -> Respo
         install_payload: cb.payload_without_secret.to_string(),
         event_at: claims.iat,
     };
-    let expires = state.verifier.replay_expiry(claims);
-    let result: Result<Option<bool>, DbError> = async {
-        let mut conn = state.db.pool().acquire().await?;
-        let mut tx = conn.begin().await?;
-        if !replay::remember(&mut tx, &cb.token.replay_key(), expires, now()).await? {
-            return Ok(None);
-        }
-        let applied = tenants::apply_install(&mut tx, &record).await?;
-        tx.commit().await?;
-        Ok(Some(applied))
-    }
-    .await;
-    match result {
-        Err(e) => store_failure(e),
-        Ok(None) => replayed(&state),
-        Ok(Some(applied)) => {
-            tracing::info!(client_key = %body.client_key, applied, "installed");
-            StatusCode::NO_CONTENT.into_response()
-        }
-    }
+    apply_once(
+        &state,
+        cb.token.replay_key(),
+        state.verifier.replay_expiry(claims),
+        "installed",
+        &body.client_key,
+        Write::Install(&record),
+    )
+    .await
 }
 
 /// `POST /uninstalled`: marks the tenant inactive; its tokens are refused from now on, its
@@ -166,29 +155,15 @@ pub async fn uninstalled(State(state): State<AppState>, cb: LifecycleJwt) -> Res
         return bad(problem);
     }
     let claims = cb.token.claims();
-    let expires = state.verifier.replay_expiry(claims);
-    let client_key = cb.body.client_key.clone();
-    let result: Result<Option<bool>, DbError> = async {
-        let mut conn = state.db.pool().acquire().await?;
-        let mut tx = conn.begin().await?;
-        if !replay::remember(&mut tx, &cb.token.replay_key(), expires, now()).await? {
-            return Ok(None);
-        }
-        let applied =
-            tenants::apply_state(&mut tx, &client_key, TenantState::Uninstalled, claims.iat)
-                .await?;
-        tx.commit().await?;
-        Ok(Some(applied))
-    }
-    .await;
-    match result {
-        Err(e) => store_failure(e),
-        Ok(None) => replayed(&state),
-        Ok(Some(applied)) => {
-            tracing::info!(%client_key, applied, "uninstalled");
-            StatusCode::NO_CONTENT.into_response()
-        }
-    }
+    apply_once(
+        &state,
+        cb.token.replay_key(),
+        state.verifier.replay_expiry(claims),
+        "uninstalled",
+        &cb.body.client_key,
+        Write::State(TenantState::Uninstalled, claims.iat),
+    )
+    .await
 }
 
 async fn host_state_change(
@@ -212,25 +187,56 @@ async fn host_state_change(
         .into_response();
     }
     let claims = &verified.claims;
-    let key = verified.replay_key;
-    let expires = state.verifier.replay_expiry(claims);
+    apply_once(
+        &state,
+        verified.replay_key,
+        state.verifier.replay_expiry(claims),
+        event,
+        &body.client_key,
+        Write::State(new_state, claims.iat),
+    )
+    .await
+}
+
+/// The tenant write a lifecycle event makes.
+enum Write<'a> {
+    Install(&'a InstallRecord),
+    /// The new state and the event's `iat`.
+    State(TenantState, i64),
+}
+
+/// Records the token as used and applies the write, in one transaction; 204 only after the
+/// commit, 401 for a token seen before. A late event (older `iat` than the last applied one) is
+/// acknowledged but changes nothing.
+async fn apply_once(
+    state: &AppState,
+    replay_key: [u8; 32],
+    expires: i64,
+    event: &'static str,
+    client_key: &str,
+    write: Write<'_>,
+) -> Response {
     let result: Result<Option<bool>, DbError> = async {
         let mut conn = state.db.pool().acquire().await?;
         let mut tx = conn.begin().await?;
-        if !replay::remember(&mut tx, &key, expires, now()).await? {
+        if !replay::remember(&mut tx, &replay_key, expires, now()).await? {
             return Ok(None);
         }
-        let applied =
-            tenants::apply_state(&mut tx, &body.client_key, new_state, claims.iat).await?;
+        let applied = match write {
+            Write::Install(record) => tenants::apply_install(&mut tx, record).await?,
+            Write::State(new_state, at) => {
+                tenants::apply_state(&mut tx, client_key, new_state, at).await?
+            }
+        };
         tx.commit().await?;
         Ok(Some(applied))
     }
     .await;
     match result {
         Err(e) => store_failure(e),
-        Ok(None) => replayed(&state),
+        Ok(None) => replayed(state),
         Ok(Some(applied)) => {
-            tracing::info!(client_key = %body.client_key, applied, event, "state change");
+            tracing::info!(%client_key, applied, event, "lifecycle event");
             StatusCode::NO_CONTENT.into_response()
         }
     }

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use connect::{
-    CONTEXT_QSH, Claims, Kid, SESSION_KIND, UnverifiedToken, VerifyError, canonical_request,
-    query_string_hash, verify_hs256, verify_rs256,
+    CONTEXT_QSH, Claims, Kid, SESSION_KIND, UnverifiedToken, VerifyError, query_string_hash,
+    verify_hs256, verify_rs256,
 };
 
 use super::install_keys::InstallKeys;
@@ -157,11 +157,6 @@ impl Verifier {
         query_string_hash(target.method, target.path, target.query, &self.base_path)
     }
 
-    /// The canonical request string (for debugging output in tests).
-    pub fn canonical(&self, target: RequestTarget<'_>) -> String {
-        canonical_request(target.method, target.path, target.query, &self.base_path)
-    }
-
     /// A tenant in an accepted state by clientKey, or `invalid_token`.
     async fn tenant(&self, client_key: &str, tenancy: Tenancy) -> Result<Tenant, AuthError> {
         let Some(row) = tenants::find(&self.db, client_key).await? else {
@@ -207,13 +202,16 @@ impl Verifier {
         Ok((tenant, claims, parsed.replay_key()))
     }
 
-    /// A page-load token (`?jwt=`): qsh must be the hash of this request, never `context-qsh`.
-    pub async fn iframe(
+    /// HS256 tokens bound to one request (page loads, host callbacks): qsh must be the hash of
+    /// this request (so never `context-qsh`), and no app-minted `kind`.
+    async fn bound_to_request(
         &self,
         token: &str,
         target: RequestTarget<'_>,
+        tenancy: Tenancy,
+        kind: TokenKind,
     ) -> Result<Verified, AuthError> {
-        let (tenant, claims, replay_key) = self.verify_symmetric(token, Tenancy::Active).await?;
+        let (tenant, claims, replay_key) = self.verify_symmetric(token, tenancy).await?;
         if claims.kind.is_some() {
             return Err(VerifyError::InvalidClaim("kind").into());
         }
@@ -221,9 +219,19 @@ impl Verifier {
         Ok(Verified {
             tenant,
             claims,
-            kind: TokenKind::Iframe,
+            kind,
             replay_key,
         })
+    }
+
+    /// A page-load token (`?jwt=`) of an installed or enabled tenant.
+    pub async fn iframe(
+        &self,
+        token: &str,
+        target: RequestTarget<'_>,
+    ) -> Result<Verified, AuthError> {
+        self.bound_to_request(token, target, Tenancy::Active, TokenKind::Iframe)
+            .await
     }
 
     /// An API token (`Authorization: JWT`): qsh exactly `context-qsh`. Also accepts the app's
@@ -246,25 +254,20 @@ impl Verifier {
         })
     }
 
-    /// `enabled`/`disabled` callbacks: HS256 with the tenant's secret, computed qsh.
+    /// `enabled`/`disabled` callbacks: HS256 with the tenant's secret, computed qsh; a disabled
+    /// tenant is accepted so that it can be enabled again.
     pub async fn host_callback(
         &self,
         token: &str,
         target: RequestTarget<'_>,
     ) -> Result<Verified, AuthError> {
-        let (tenant, claims, replay_key) = self
-            .verify_symmetric(token, Tenancy::NotUninstalled)
-            .await?;
-        if claims.kind.is_some() {
-            return Err(VerifyError::InvalidClaim("kind").into());
-        }
-        claims.check_qsh(&self.expected_qsh(target))?;
-        Ok(Verified {
-            tenant,
-            claims,
-            kind: TokenKind::HostCallback,
-            replay_key,
-        })
+        self.bound_to_request(
+            token,
+            target,
+            Tenancy::NotUninstalled,
+            TokenKind::HostCallback,
+        )
+        .await
     }
 
     /// `installed`/`uninstalled`: RS256 only, key fetched by a validated `kid`; `aud` must be our
@@ -300,10 +303,5 @@ impl Verifier {
     /// Expiry (plus leeway) of an accepted lifecycle token: how long its replay entry is kept.
     pub fn replay_expiry(&self, claims: &Claims) -> i64 {
         claims.exp.saturating_add(self.leeway_secs as i64)
-    }
-
-    /// The tenant's current state regardless of activity (lifecycle handlers need it).
-    pub async fn tenant_state(&self, client_key: &str) -> Result<Option<TenantState>, AuthError> {
-        Ok(tenants::find(&self.db, client_key).await?.map(|t| t.state))
     }
 }
