@@ -100,6 +100,14 @@ fn date_format_value(f: DateFormat) -> &'static str {
     }
 }
 
+fn digest_text(d: EmailDigest) -> &'static str {
+    match d {
+        EmailDigest::Off => "Off",
+        EmailDigest::Daily => "Daily",
+        EmailDigest::Weekly => "Weekly",
+    }
+}
+
 fn digest_value(d: EmailDigest) -> &'static str {
     match d {
         EmailDigest::Off => "off",
@@ -317,107 +325,37 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
                                 .collect_view()}
                         </div>
                     </div>
-                    <div class="field">
-                        <label class="label" for="locale">
-                            "Language for dates"
-                        </label>
-                        <select
-                            id="locale"
-                            name="locale"
-                            on:change=move |ev| {
-                                let tag = event_target_value(&ev);
-                                if let Some(l) = Locale::ALL.into_iter().find(|l| l.tag() == tag) {
-                                    draft.locale.set(l);
-                                }
-                            }
-                        >
-                            {Locale::ALL
-                                .into_iter()
-                                .map(|l| {
-                                    view! {
-                                        <option value=l.tag() selected=move || draft.locale.get() == l>
-                                            {l.name()}
-                                        </option>
-                                    }
-                                })
-                                .collect_view()}
-                        </select>
-                    </div>
-                    <div class="field">
-                        <label class="label" for="date-format">
-                            "Date format"
-                        </label>
-                        <select
-                            id="date-format"
-                            name="date_format"
-                            on:change=move |ev| {
-                                let v = event_target_value(&ev);
-                                if let Some(f) = [
-                                    DateFormat::Iso,
-                                    DateFormat::DayMonthYear,
-                                    DateFormat::MonthDayYear,
-                                    DateFormat::Long,
-                                ]
-                                    .into_iter()
-                                    .find(|f| date_format_value(*f) == v)
-                                {
-                                    draft.date_format.set(f);
-                                }
-                            }
-                        >
-                            {[
-                                DateFormat::Iso,
-                                DateFormat::DayMonthYear,
-                                DateFormat::MonthDayYear,
-                                DateFormat::Long,
-                            ]
-                                .into_iter()
-                                .map(|f| {
-                                    view! {
-                                        <option
-                                            value=date_format_value(f)
-                                            selected=move || draft.date_format.get() == f
-                                        >
-                                            {move || format_date(SAMPLE_DATE, f, draft.locale.get())}
-                                        </option>
-                                    }
-                                })
-                                .collect_view()}
-                        </select>
-                    </div>
+                    <SelectField
+                        id="locale"
+                        name="locale"
+                        label="Language for dates"
+                        value=draft.locale
+                        choices=Locale::ALL.to_vec()
+                        key=Locale::tag
+                        text=|l: Locale| l.name().to_string()
+                    />
+                    <SelectField
+                        id="date-format"
+                        name="date_format"
+                        label="Date format"
+                        value=draft.date_format
+                        choices=DateFormat::ALL.to_vec()
+                        key=date_format_value
+                        text=move |f| format_date(SAMPLE_DATE, f, draft.locale.get())
+                    />
                 </fieldset>
 
                 <fieldset class="group" disabled=!can_edit>
                     <legend>"Notifications and navigation"</legend>
-                    <div class="field">
-                        <label class="label" for="email-digest">
-                            "Email digest"
-                        </label>
-                        <select
-                            id="email-digest"
-                            name="email_digest"
-                            on:change=move |ev| {
-                                let v = event_target_value(&ev);
-                                if let Some(d) = [EmailDigest::Off, EmailDigest::Daily, EmailDigest::Weekly]
-                                    .into_iter()
-                                    .find(|d| digest_value(*d) == v)
-                                {
-                                    draft.email_digest.set(d);
-                                }
-                            }
-                        >
-                            {[(EmailDigest::Off, "Off"), (EmailDigest::Daily, "Daily"), (EmailDigest::Weekly, "Weekly")]
-                                .into_iter()
-                                .map(|(d, text)| {
-                                    view! {
-                                        <option value=digest_value(d) selected=move || draft.email_digest.get() == d>
-                                            {text}
-                                        </option>
-                                    }
-                                })
-                                .collect_view()}
-                        </select>
-                    </div>
+                    <SelectField
+                        id="email-digest"
+                        name="email_digest"
+                        label="Email digest"
+                        value=draft.email_digest
+                        choices=EmailDigest::ALL.to_vec()
+                        key=digest_value
+                        text=|d| digest_text(d).to_string()
+                    />
                     <TextField
                         id="default-space-key"
                         name="default_space_key"
@@ -535,6 +473,51 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
                 }}
             </div>
         </main>
+    }
+}
+
+/// A labelled `<select>` over `choices`; `key` is each option's value, `text` its (reactive) label.
+#[component]
+fn SelectField<T>(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+    value: RwSignal<T>,
+    choices: Vec<T>,
+    key: fn(T) -> &'static str,
+    #[prop(into)] text: Callback<T, String>,
+) -> impl IntoView
+where
+    T: Copy + PartialEq + Send + Sync + 'static,
+{
+    let lookup = choices.clone();
+    view! {
+        <div class="field">
+            <label class="label" for=id>
+                {label}
+            </label>
+            <select
+                id=id
+                name=name
+                on:change=move |ev| {
+                    let picked = event_target_value(&ev);
+                    if let Some(c) = lookup.iter().copied().find(|c| key(*c) == picked) {
+                        value.set(c);
+                    }
+                }
+            >
+                {choices
+                    .into_iter()
+                    .map(|c| {
+                        view! {
+                            <option value=key(c) selected=move || value.get() == c>
+                                {move || text.run(c)}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+        </div>
     }
 }
 

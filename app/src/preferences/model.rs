@@ -63,6 +63,19 @@ pub enum Locale {
     JaJp,
 }
 
+impl DateFormat {
+    pub const ALL: [DateFormat; 4] = [
+        DateFormat::Iso,
+        DateFormat::DayMonthYear,
+        DateFormat::MonthDayYear,
+        DateFormat::Long,
+    ];
+}
+
+impl EmailDigest {
+    pub const ALL: [EmailDigest; 3] = [EmailDigest::Off, EmailDigest::Daily, EmailDigest::Weekly];
+}
+
 impl Locale {
     pub const ALL: [Locale; 6] = [
         Locale::EnUs,
