@@ -67,8 +67,8 @@ export default defineConfig({
         // (while it accepts a loopback http APP_BASE_URL there), and the simulator only speaks
         // http, so production mode cannot start here. Development mode differs only in that rule,
         // the lifecycle base-URL rule for non-loopback hosts, and the log format. Set
-        // E2E_APP_ENV=production once the server accepts loopback http frame ancestors.
-        APP_ENV: process.env.E2E_APP_ENV ?? "development",
+        // Production mode, as deployed (loopback http URLs are allowed there for tests).
+        APP_ENV: process.env.E2E_APP_ENV ?? "production",
         LEPTOS_SITE_ADDR: `127.0.0.1:${APP_PORT}`,
         APP_BASE_URL: `http://127.0.0.1:${APP_PORT}`,
         DATABASE_URL: `sqlite://${dataDir}/e2e.db`,

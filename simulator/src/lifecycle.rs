@@ -225,7 +225,12 @@ async fn send(
     };
     let url = descriptor.url_for(path).map_err(LifecycleError::Url)?;
     let at = now();
-    let claims = callback_claims(&site.client_key, descriptor, event, &url, at);
+    let mut claims = callback_claims(&site.client_key, descriptor, event, &url, at);
+    // Two callbacks in the same second would otherwise be byte-identical (RS256 is
+    // deterministic) and the app would rightly refuse the second as a replay.
+    if let Ok(nonce) = crate::ids::random_uuid() {
+        claims["jti"] = serde_json::json!(nonce);
+    }
     let token = if event.is_asymmetric() {
         sim.key.sign_rs256(&claims)?
     } else {
