@@ -226,13 +226,16 @@ impl Config {
             if origin.is_empty() {
                 continue;
             }
+            // http only in development, or for loopback hosts (tests run production mode locally).
+            let loopback_http =
+                Url::parse(origin).is_ok_and(|u| u.scheme() == "http" && is_loopback(&u));
             let ok = origin.starts_with("https://")
-                || origin.starts_with("http://") && env == AppEnv::Development;
+                || origin.starts_with("http://") && (env == AppEnv::Development || loopback_http);
             if !ok || origin.contains(|c: char| c.is_whitespace() || c == ';' || c == '\'') {
                 return Err(bad(
                     "FRAME_ANCESTORS",
                     format!(
-                        "{origin:?} is not an allowed origin (https://host[:port], or http:// in development)"
+                        "{origin:?} is not an allowed origin (https://host[:port]; http:// only in development or for loopback hosts)"
                     ),
                 ));
             }
@@ -312,6 +315,14 @@ mod tests {
         ])
         .unwrap();
         assert!(c.is_production());
+        let frame = |origin: &'static str| {
+            config(&[("APP_ENV", "production"), ("FRAME_ANCESTORS", origin), keys])
+        };
+        assert!(frame("http://127.0.0.1:3110").is_ok());
+        assert_eq!(
+            frame("http://example.com").unwrap_err().var,
+            "FRAME_ANCESTORS"
+        );
         let e = config(&[
             ("APP_ENV", "production"),
             ("APP_BASE_URL", "https://x.example"),
