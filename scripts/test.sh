@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine (scripts/setup.sh) and runs every test: format, clippy for the server
-# build and the wasm build, unit and integration tests, then the release build and the
-# Playwright suite in Debian's Chromium against it (the release page must hydrate).
+# build and the wasm build, unit and integration tests (the server's on SQLite, then again on a
+# private PostgreSQL server), then the release build and the Playwright suite in Debian's
+# Chromium against it (the release page must hydrate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +26,21 @@ step "clippy: browser build (app with hydrate, wasm32)"
 cargo clippy -p frontend -p app --target wasm32-unknown-unknown --locked -- -D warnings
 done_step
 
-step "unit and integration tests"
+step "unit and integration tests (SQLite)"
 cargo test -p connect -p app -p server -p simulator -p macros --locked
+done_step
+
+# The same server tests (storage unit tests and the HTTP suite, which adds the multi-instance
+# and outage tests) again on PostgreSQL: a private server of scripts/pg.sh, loopback only,
+# stopped and deleted afterwards whatever happens.
+step "server tests again on PostgreSQL"
+export PG_DIR="$PWD/target/pg-test"
+trap 'scripts/pg.sh stop' EXIT
+TEST_PG_URL=$(scripts/pg.sh start)
+TEST_DATABASE=postgres TEST_PG_URL="$TEST_PG_URL" cargo test -p server --locked
+scripts/pg.sh stop
+trap - EXIT
+unset PG_DIR
 done_step
 
 step "release build (cargo leptos build --release)"

@@ -38,8 +38,13 @@ pub struct Config {
     pub app_name: String,
     pub vendor_name: String,
     pub vendor_url: String,
+    /// `DATABASE_URL`: `sqlite:...` (the default) or `postgres://...` (several instances).
     pub database_url: String,
+    /// `DATABASE_MAX_CONNECTIONS` (default 8): the pool size of this instance.
     pub db_max_connections: u32,
+    /// `DATABASE_TIMEOUT_MS` (default 3000): the longest a request waits for a connection, and
+    /// on PostgreSQL the statement and idle-in-transaction timeout; while the database is down,
+    /// requests answer 503 `store_unavailable` after at most this long.
     pub db_acquire_timeout: Duration,
     pub install_keys_url: String,
     pub all_js_url: String,
@@ -345,6 +350,8 @@ mod tests {
             ("CONNECT_INSTALL_KEYS_URL", "keys"),
             ("FRAME_ANCESTORS", "https://a; script-src *"),
             ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("DATABASE_TIMEOUT_MS", "10"),
+            ("DATABASE_URL", "postgres:/x"),
             ("SESSION_TOKEN_TTL_SECS", "901"),
         ] {
             assert_eq!(config(&[(k, v)]).unwrap_err().var, k, "{k}={v}");

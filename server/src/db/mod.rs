@@ -34,15 +34,46 @@ pub enum DbError {
 
 impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                DbError::Unavailable
-            }
-            sqlx::Error::Database(db) if db.message().contains("database is locked") => {
-                DbError::Unavailable
-            }
-            other => DbError::Failed(other.to_string()),
+        if is_unavailable(&e) {
+            tracing::warn!(error = %e, "the database is unavailable");
+            return DbError::Unavailable;
         }
+        DbError::Failed(e.to_string())
+    }
+}
+
+/// Whether an error means "the store cannot serve this now, try again" (503) rather than a bug
+/// or bad data (500): no connection within the timeout, a broken connection, a server shutting
+/// down or starting, too many connections, a statement cancelled by `statement_timeout`, a lock
+/// conflict the client can retry.
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL SQLSTATEs (https://www.postgresql.org/docs/current/errcodes-appendix.html):
+            // 08xxx connection exception, 53xxx insufficient resources (too many connections,
+            // disk full), 57P01-57P03 admin/crash shutdown and "cannot connect now", 57014
+            // statement timeout, 40001/40P01 serialization failure and deadlock.
+            let postgres = code.len() == 5
+                && (code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57P")
+                    || code == "57014"
+                    || code == "40001"
+                    || code == "40P01");
+            // SQLite result codes (at most 4 digits; extended codes carry the primary one in the
+            // low byte): 5 SQLITE_BUSY, 6 SQLITE_LOCKED.
+            let sqlite = (code.len() < 5
+                && code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6)))
+                || db.message().contains("database is locked");
+            postgres || sqlite
+        }
+        _ => false,
     }
 }
 
@@ -98,19 +129,41 @@ impl Db {
                 .map_err(|e| format!("cannot create the SQLite folder: {e}"))?,
             Backend::Postgres => url.to_string(),
         };
+        let ms = acquire_timeout.as_millis();
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
+            // A request waits at most this long for a connection; while the database is down
+            // sqlx keeps retrying a refused connection until then, so it also bounds how long a
+            // request takes to fail with 503 during an outage.
             .acquire_timeout(acquire_timeout)
+            // Pooled connections are pinged before use (the default, stated here because
+            // recovery after a database restart relies on it: dead connections are replaced).
+            .test_before_acquire(true)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer; busy_timeout queues writers
-                        // instead of failing them; NORMAL is durable across process crashes.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                        )
-                        .await?;
+                    match backend {
+                        Backend::Sqlite => {
+                            // WAL lets readers run beside the writer; busy_timeout queues
+                            // writers instead of failing them; NORMAL is durable across process
+                            // crashes.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                            )
+                            .await?;
+                        }
+                        Backend::Postgres => {
+                            // No statement (a lock wait included) and no open transaction of
+                            // this session outlives the store timeout: a stuck peer cannot hold
+                            // a tenant's row for long, and a request never waits past it.
+                            let settings = format!(
+                                "SET statement_timeout = {ms}; \
+                                 SET idle_in_transaction_session_timeout = {ms};"
+                            );
+                            sqlx::raw_sql(sqlx::AssertSqlSafe(settings))
+                                .execute(&mut *conn)
+                                .await?;
+                        }
                     }
                     Ok(())
                 })
@@ -125,16 +178,33 @@ impl Db {
         Ok(Self { pool, backend })
     }
 
+    /// Applies the pending migrations of this backend. On PostgreSQL sqlx holds an advisory lock
+    /// meanwhile, so instances starting together apply each migration once; the migration runs
+    /// on its own connection without the per-statement timeout (an index build may take long).
+    /// Migrations applied by a NEWER release are tolerated (`ignore_missing`): during a rolling
+    /// deployment an old instance that restarts must still start against the expanded schema.
+    /// An applied migration whose checksum changed still stops start-up.
     pub async fn migrate(&self) -> Result<(), String> {
-        let result = match self.backend {
-            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&self.pool).await,
-            Backend::Postgres => {
-                sqlx::migrate!("../migrations/postgres")
-                    .run(&self.pool)
-                    .await
-            }
+        let failed = |e: &dyn std::fmt::Display| format!("database migration failed: {e}");
+        let mut migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("../migrations/postgres"),
         };
-        result.map_err(|e| format!("database migration failed: {e}"))
+        migrator.set_ignore_missing(true);
+        match self.backend {
+            Backend::Sqlite => migrator.run(&self.pool).await.map_err(|e| failed(&e)),
+            Backend::Postgres => {
+                let mut conn = self.pool.acquire().await.map_err(|e| failed(&e))?;
+                // Not returned to the pool: its session settings differ.
+                conn.close_on_drop();
+                conn.execute(
+                    "SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0;",
+                )
+                .await
+                .map_err(|e| failed(&e))?;
+                migrator.run(&mut *conn).await.map_err(|e| failed(&e))
+            }
+        }
     }
 
     /// Cheap readiness probe: one round trip, bounded by `timeout`.
@@ -167,6 +237,23 @@ pub fn now() -> i64 {
 }
 
 #[cfg(test)]
+#[path = "../../tests/common/test_db.rs"]
+pub(crate) mod test_db;
+
+/// A fresh, migrated database on the backend this test run selects (`TEST_DATABASE`); keep the
+/// guard alive for the test's length.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) async fn test_db() -> (test_db::TestDatabase, Db) {
+    let database = test_db::TestDatabase::create().await;
+    let db = Db::connect(&database.url, 4, Duration::from_secs(2))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    (database, db)
+}
+
+#[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
@@ -188,5 +275,55 @@ mod tests {
                 .unwrap()
                 .ends_with("mode=ro")
         );
+    }
+
+    #[tokio::test]
+    async fn a_database_that_does_not_answer_is_unavailable_within_the_timeout() {
+        install_default_drivers();
+        // A port nobody listens on: every connection attempt is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pool = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(300))
+            .connect_lazy(&format!("postgres://postgres@127.0.0.1:{port}/x"))
+            .unwrap();
+        let db = Db {
+            pool,
+            backend: Backend::Postgres,
+        };
+        let started = std::time::Instant::now();
+        let err = tenants::find(&db, "t").await.unwrap_err();
+        assert!(matches!(err, DbError::Unavailable), "{err:?}");
+        assert!(started.elapsed() < Duration::from_millis(800));
+        assert!(!db.ping(Duration::from_millis(500)).await);
+    }
+
+    #[tokio::test]
+    async fn an_older_release_starts_after_a_newer_one_migrated() {
+        let (_guard, db) = test_db().await;
+        // What a newer release would have recorded.
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101000000, 'from a newer release', TRUE, $1, 0)",
+        )
+        .bind(vec![0u8; 48])
+        .execute(db.pool())
+        .await
+        .unwrap();
+        db.migrate().await.unwrap();
+        // And migrating again is a no-op.
+        db.migrate().await.unwrap();
+    }
+
+    #[test]
+    fn which_errors_mean_unavailable() {
+        let io = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(is_unavailable(&sqlx::Error::Io(io())));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        assert!(!is_unavailable(&sqlx::Error::Protocol("bad".into())));
     }
 }

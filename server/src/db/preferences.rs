@@ -126,14 +126,9 @@ impl PreferencesStore for SqlPreferences {
 mod tests {
     use super::*;
 
-    async fn store() -> (tempfile::TempDir, SqlPreferences) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let db = Db::connect(&url, 4, std::time::Duration::from_secs(2))
-            .await
-            .unwrap();
-        db.migrate().await.unwrap();
-        (dir, SqlPreferences(db))
+    async fn store() -> (crate::db::test_db::TestDatabase, SqlPreferences) {
+        let (guard, db) = crate::db::test_db().await;
+        (guard, SqlPreferences(db))
     }
 
     #[tokio::test]
@@ -162,6 +157,38 @@ mod tests {
         // Other users and tenants are separate rows.
         assert_eq!(s.load("t", "other").await.unwrap(), None);
         assert_eq!(s.load("other", "u").await.unwrap(), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_saves_on_one_revision_land_exactly_once() {
+        let (_guard, s) = store().await;
+        let s = std::sync::Arc::new(s);
+        for base in [0, 1] {
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..16 {
+                let s = s.clone();
+                tasks.spawn(async move {
+                    let p = Preferences {
+                        items_per_page: 10 + i,
+                        ..Preferences::default()
+                    };
+                    s.save("t", "u", base, &p).await.unwrap()
+                });
+            }
+            let outcomes = tasks.join_all().await;
+            let saved: Vec<_> = outcomes
+                .iter()
+                .filter_map(|o| match o {
+                    SaveOutcome::Saved(p) => Some(p),
+                    SaveOutcome::Conflict(_) => None,
+                })
+                .collect();
+            assert_eq!(saved.len(), 1, "base {base}: {outcomes:?}");
+            assert_eq!(saved[0].revision, base + 1);
+            let stored = s.load("t", "u").await.unwrap().unwrap();
+            assert_eq!(stored.revision, base + 1);
+            assert_eq!(stored.preferences, saved[0].preferences);
+        }
     }
 
     #[test]

@@ -11,10 +11,15 @@ pub async fn remember(
     expires_at: i64,
     now: i64,
 ) -> Result<bool, DbError> {
-    sqlx::query("DELETE FROM lifecycle_replay WHERE expires_at < $1")
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    // On PostgreSQL two instances purging at once would lock the same rows, possibly in
+    // different orders (a deadlock): each purges only the rows nobody else holds.
+    let purge = if conn.backend_name().eq_ignore_ascii_case("PostgreSQL") {
+        "DELETE FROM lifecycle_replay WHERE token_hash IN (SELECT token_hash FROM lifecycle_replay \
+         WHERE expires_at < $1 FOR UPDATE SKIP LOCKED)"
+    } else {
+        "DELETE FROM lifecycle_replay WHERE expires_at < $1"
+    };
+    sqlx::query(purge).bind(now).execute(&mut *conn).await?;
     let hash: String = replay_key.iter().map(|b| format!("{b:02x}")).collect();
     let inserted = sqlx::query(
         "INSERT INTO lifecycle_replay (token_hash, expires_at) VALUES ($1, $2) \

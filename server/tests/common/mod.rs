@@ -1,7 +1,10 @@
 //! Shared harness for the black-box HTTP tests: a real install-key server and the real app
-//! server, each on 127.0.0.1:0, a throw-away SQLite database per app, and token helpers that
-//! mint exactly what Confluence (or an attacker) would send.
+//! server, each on 127.0.0.1:0, a throw-away database per test (SQLite, or PostgreSQL with
+//! `TEST_DATABASE=postgres`: see `test_db.rs`), and token helpers that mint exactly what
+//! Confluence (or an attacker) would send. Several app instances may share one database.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod test_db;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -376,12 +379,20 @@ impl Tenant {
 }
 
 pub struct TestApp {
-    /// `http://127.0.0.1:PORT`, the app's baseUrl.
+    /// `http://127.0.0.1:PORT`, where this instance listens.
     pub base: String,
+    /// The app's configured baseUrl (`APP_BASE_URL`, the `aud` of lifecycle tokens): `base`,
+    /// or the first instance's address for instances that share its database (as behind a
+    /// load balancer, where every instance has the same public address).
+    pub public_base: String,
     pub client: reqwest::Client,
     pub keys: KeyServer,
     pub state: AppState,
-    _dir: tempfile::TempDir,
+    /// The database (shared with other instances of this test); `None` when the test passed
+    /// its own `DATABASE_URL`.
+    pub db: Option<Arc<test_db::TestDatabase>>,
+    /// `TENANT_SECRET_KEYS` (every instance of one deployment has the same).
+    pub secret_keys: String,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -438,25 +449,57 @@ impl TestApp {
         Self::start_with(&[]).await
     }
 
-    /// Starts a key server and the app, with extra configuration variables.
+    /// Starts a key server and the app on a fresh database, with extra configuration variables
+    /// (a `DATABASE_URL` among them replaces the fresh database).
     pub async fn start_with(extra: &[(&str, &str)]) -> Self {
+        let db = if extra.iter().any(|(k, _)| *k == "DATABASE_URL") {
+            None
+        } else {
+            Some(Arc::new(test_db::TestDatabase::create().await))
+        };
+        Self::launch(db, None, SecretKeys::generate_spec("t1"), extra).await
+    }
+
+    /// Another instance of the same deployment: same database, same encryption keys, same
+    /// public baseUrl; its own port, key server, pool and memory.
+    pub async fn start_sharing(first: &TestApp, extra: &[(&str, &str)]) -> Self {
+        let url = first.state.config.database_url.clone();
+        let mut vars: Vec<(&str, &str)> = Vec::new();
+        if first.db.is_none() {
+            vars.push(("DATABASE_URL", &url));
+        }
+        vars.extend_from_slice(extra);
+        Self::launch(
+            first.db.clone(),
+            Some(first.public_base.clone()),
+            first.secret_keys.clone(),
+            &vars,
+        )
+        .await
+    }
+
+    async fn launch(
+        db: Option<Arc<test_db::TestDatabase>>,
+        public_base: Option<String>,
+        secret_keys: String,
+        extra: &[(&str, &str)],
+    ) -> Self {
         init_log_capture();
         // Generate keys before anything runs on this runtime (it blocks).
         legit_key();
         let keys = KeyServer::start().await;
-        let dir = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let public_base = public_base.unwrap_or_else(|| base.clone());
         let mut vars: HashMap<String, String> = HashMap::from([
-            ("APP_BASE_URL".into(), base.clone()),
-            (
-                "DATABASE_URL".into(),
-                format!("sqlite://{}/app.db", dir.path().display()),
-            ),
-            ("TENANT_SECRET_KEYS".into(), SecretKeys::generate_spec("t1")),
+            ("APP_BASE_URL".into(), public_base.clone()),
+            ("TENANT_SECRET_KEYS".into(), secret_keys.clone()),
             ("CONNECT_INSTALL_KEYS_URL".into(), keys.keys_url()),
             ("APP_KEY".into(), APP_KEY.into()),
         ]);
+        if let Some(db) = &db {
+            vars.insert("DATABASE_URL".into(), db.url.clone());
+        }
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
         }
@@ -479,10 +522,12 @@ impl TestApp {
         ));
         Self {
             base,
+            public_base,
             client: http_client(),
             keys,
             state,
-            _dir: dir,
+            db,
+            secret_keys,
             _shutdown: tx,
         }
     }
@@ -511,7 +556,7 @@ impl TestApp {
         let now = now();
         json!({
             "iss": client_key,
-            "aud": self.base,
+            "aud": self.public_base,
             "qsh": query_string_hash("POST", path, "", ""),
             "iat": now,
             "exp": now + 180,

@@ -1,6 +1,7 @@
 //! Black-box HTTP tests of the app server: the real router on a random port, a real install-key
-//! server, a throw-away SQLite database per test. Each test is named after the rule or attack it
-//! checks (connect-auth.md §1 and §2).
+//! server, a throw-away database per test (SQLite, or PostgreSQL with `TEST_DATABASE=postgres`:
+//! the same tests on both backends). Each test is named after the rule or attack it checks
+//! (connect-auth.md §1 and §2); `instances` runs several app instances on one PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
 #[path = "../common/mod.rs"]
@@ -9,6 +10,7 @@ mod common;
 mod api;
 mod harness;
 mod install;
+mod instances;
 mod lifecycle;
 mod logs;
 mod pages;
