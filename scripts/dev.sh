@@ -14,6 +14,9 @@ export CONNECT_INSTALL_KEYS_URL=${CONNECT_INSTALL_KEYS_URL:-http://$SIM_ADDR/key
 export CONNECT_ALL_JS_URL=${CONNECT_ALL_JS_URL:-http://$SIM_ADDR/all.js}
 export FRAME_ANCESTORS=${FRAME_ANCESTORS:-http://$SIM_ADDR}
 
+# Build first, so the app answers soon after `watch` starts and the simulator (which waits two
+# minutes for it) installs it. On a fresh machine this first build takes several minutes.
+cargo leptos build
 cargo build -q -p simulator
 SIM_ADDR=$SIM_ADDR SIM_APP_URL="http://$LEPTOS_SITE_ADDR" target/debug/simulator &
 sim=$!
