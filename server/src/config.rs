@@ -179,51 +179,35 @@ impl Config {
             ));
         }
 
-        let jwt_leeway_secs = match var("JWT_LEEWAY_SECS") {
-            None => connect::DEFAULT_LEEWAY_SECS,
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n <= connect::MAX_LEEWAY_SECS)
-                .ok_or_else(|| {
-                    bad(
-                        "JWT_LEEWAY_SECS",
-                        "must be a whole number of seconds from 0 to 60",
-                    )
-                })?,
+        // A whole number within `range`, or the default when unset.
+        let number = |name: &'static str, range: std::ops::RangeInclusive<u64>, default: u64| {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| {
+                        bad(
+                            name,
+                            format!(
+                                "must be a whole number from {} to {}",
+                                range.start(),
+                                range.end()
+                            ),
+                        )
+                    }),
+            }
         };
-
-        let session_token_ttl_secs = match var("SESSION_TOKEN_TTL_SECS") {
-            None => 900,
-            Some(v) => v
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=900).contains(n))
-                .ok_or_else(|| bad("SESSION_TOKEN_TTL_SECS", "must be from 1 to 900 seconds"))?,
-        };
-
-        let db_max_connections = match var("DATABASE_MAX_CONNECTIONS") {
-            None => 8,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=256).contains(n))
-                .ok_or_else(|| bad("DATABASE_MAX_CONNECTIONS", "must be from 1 to 256"))?,
-        };
-        let db_acquire_timeout = match var("DATABASE_TIMEOUT_MS") {
-            None => Duration::from_millis(3000),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (50..=60_000).contains(n))
-                .map(Duration::from_millis)
-                .ok_or_else(|| {
-                    bad(
-                        "DATABASE_TIMEOUT_MS",
-                        "must be from 50 to 60000 milliseconds",
-                    )
-                })?,
-        };
+        let jwt_leeway_secs = number(
+            "JWT_LEEWAY_SECS",
+            0..=connect::MAX_LEEWAY_SECS,
+            connect::DEFAULT_LEEWAY_SECS,
+        )?;
+        let session_token_ttl_secs = number("SESSION_TOKEN_TTL_SECS", 1..=900, 900)? as i64;
+        let db_max_connections = number("DATABASE_MAX_CONNECTIONS", 1..=256, 8)? as u32;
+        let db_acquire_timeout =
+            Duration::from_millis(number("DATABASE_TIMEOUT_MS", 50..=60_000, 3000)?);
 
         let mut frame_ancestors = Vec::new();
         for origin in var("FRAME_ANCESTORS").unwrap_or_default().split(',') {
