@@ -136,9 +136,10 @@ impl Db {
             // sqlx keeps retrying a refused connection until then, so it also bounds how long a
             // request takes to fail with 503 during an outage.
             .acquire_timeout(acquire_timeout)
-            // Pooled connections are pinged before use (the default, stated here because
-            // recovery after a database restart relies on it: dead connections are replaced).
-            .test_before_acquire(true)
+            // PostgreSQL connections are pinged before use: recovery after a database restart
+            // relies on it (dead connections are replaced). An embedded SQLite file cannot go
+            // away, and the ping was 19% of a read's CPU (docs/BENCHMARKS.md).
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     match backend {
