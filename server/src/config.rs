@@ -46,6 +46,9 @@ pub struct Config {
     /// on PostgreSQL the statement and idle-in-transaction timeout; while the database is down,
     /// requests answer 503 `store_unavailable` after at most this long.
     pub db_acquire_timeout: Duration,
+    /// `CACHE_MIB` (default 64, 0 = off): memory for the in-process tenant and preferences
+    /// caches, which are used only on SQLite (one process owns the file; `crate::cache`).
+    pub cache_bytes: u64,
     pub install_keys_url: String,
     pub all_js_url: String,
     /// `TENANT_SECRET_KEYS`; `None` in development means "use the generated dev key".
@@ -208,6 +211,7 @@ impl Config {
         let db_max_connections = number("DATABASE_MAX_CONNECTIONS", 1..=256, 8)? as u32;
         let db_acquire_timeout =
             Duration::from_millis(number("DATABASE_TIMEOUT_MS", 50..=60_000, 3000)?);
+        let cache_bytes = number("CACHE_MIB", 0..=4096, 64)? << 20;
 
         let mut frame_ancestors = Vec::new();
         for origin in var("FRAME_ANCESTORS").unwrap_or_default().split(',') {
@@ -242,6 +246,7 @@ impl Config {
             database_url,
             db_max_connections,
             db_acquire_timeout,
+            cache_bytes,
             install_keys_url,
             all_js_url,
             tenant_secret_keys,

@@ -3,6 +3,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod cache;
 pub mod config;
 pub mod connect;
 pub mod db;

@@ -9,15 +9,16 @@ use axum::Router;
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 
+use crate::cache::preferences::CachedPreferences;
 use crate::config::Config;
 use crate::connect::descriptor;
 use crate::connect::install_keys::InstallKeys;
 use crate::connect::secrets::SecretKeys;
 use crate::connect::verifier::Verifier;
-use crate::db::Db;
 use crate::db::preferences::SqlPreferences;
+use crate::db::{Backend, Db};
 use crate::state::AppState;
-use app::preferences::store::PreferencesService;
+use app::preferences::store::{PreferencesService, PreferencesStore};
 
 /// Where the development encryption key lives when `TENANT_SECRET_KEYS` is unset.
 pub const DEV_KEY_FILE: &str = "data/tenant-secret.key";
@@ -48,6 +49,17 @@ pub async fn build(
     .await?;
     db.migrate().await?;
 
+    // In-process caches only where this process is the store's only writer (`crate::cache`).
+    let cache_bytes = match db.backend() {
+        Backend::Sqlite => config.cache_bytes,
+        Backend::Postgres => 0,
+    };
+    tracing::info!(
+        cache_mib = cache_bytes >> 20,
+        "in-process caches {}",
+        if cache_bytes > 0 { "on" } else { "off" }
+    );
+
     let descriptor = descriptor::load(&config)?;
     let keys = InstallKeys::new(&config.install_keys_url)?;
     let verifier = Verifier::new(
@@ -57,9 +69,16 @@ pub async fn build(
         config.jwt_leeway_secs,
         config.base_url.clone(),
         config.base_path.clone(),
+        cache_bytes / 8,
     );
+    let store = SqlPreferences(db.clone());
+    let preferences: Arc<dyn PreferencesStore> = if cache_bytes > 0 {
+        Arc::new(CachedPreferences::new(store, cache_bytes - cache_bytes / 8))
+    } else {
+        Arc::new(store)
+    };
     let state = AppState {
-        preferences: PreferencesService(Arc::new(SqlPreferences(db.clone()))),
+        preferences: PreferencesService(preferences),
         config: Arc::new(config),
         leptos_options,
         db,

@@ -216,6 +216,8 @@ async fn apply_once(
     client_key: &str,
     write: Write<'_>,
 ) -> Response {
+    // The cached tenant (if any) is dropped when this write ends, however it ends.
+    let _tenant_write = state.verifier.tenant_write(client_key);
     let result: Result<Option<bool>, DbError> = async {
         let mut conn = state.db.pool().acquire().await?;
         let mut tx = conn.begin().await?;

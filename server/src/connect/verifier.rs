@@ -12,6 +12,7 @@ use connect::{
 
 use super::install_keys::InstallKeys;
 use super::secrets::{SecretKeys, SharedSecret};
+use crate::cache::{Coherent, Weighed, WriteGuard};
 use crate::db::tenants::{self, TenantState};
 use crate::db::{Db, DbError};
 
@@ -116,8 +117,27 @@ impl From<DbError> for AuthError {
     }
 }
 
+/// A tenant as the cache keeps it: decrypted, with its state (inactive ones are cached too).
+#[derive(Clone)]
+pub struct CachedTenant {
+    tenant: Tenant,
+    state: TenantState,
+}
+
+impl Weighed for CachedTenant {
+    fn weight(&self) -> u64 {
+        let t = &self.tenant;
+        (192 + t.client_key.len()
+            + t.secret.as_bytes().len()
+            + t.base_url.len()
+            + t.display_url.as_ref().map_or(0, String::len)) as u64
+    }
+}
+
 pub struct Verifier {
     db: Db,
+    /// Tenants by clientKey, when this process is the store's only writer (`crate::cache`).
+    tenants: Option<Coherent<String, CachedTenant>>,
     secrets: Arc<SecretKeys>,
     keys: InstallKeys,
     leeway_secs: u64,
@@ -137,8 +157,10 @@ impl Verifier {
         leeway_secs: u64,
         base_url: String,
         base_path: String,
+        cache_bytes: u64,
     ) -> Self {
         Self {
+            tenants: (cache_bytes > 0).then(|| Coherent::new(cache_bytes)),
             db,
             secrets,
             keys,
@@ -157,18 +179,23 @@ impl Verifier {
         query_string_hash(target.method, target.path, target.query, &self.base_path)
     }
 
-    /// A tenant in an accepted state by clientKey, or `invalid_token`.
-    async fn tenant(&self, client_key: &str, tenancy: Tenancy) -> Result<Tenant, AuthError> {
-        let Some(row) = tenants::find(&self.db, client_key).await? else {
-            return Err(VerifyError::InvalidClaim("iss").into());
-        };
-        let accepted = match tenancy {
-            Tenancy::Active => row.state.is_active(),
-            Tenancy::NotUninstalled => row.state != TenantState::Uninstalled,
-        };
-        if !accepted {
-            return Err(VerifyError::InvalidClaim("iss").into());
+    /// Hold across a lifecycle write of `client_key`: the cached tenant is dropped when the
+    /// write ends (committed, failed or cancelled), so the next token sees the new state.
+    pub fn tenant_write(&self, client_key: &str) -> Option<WriteGuard<'_, String, CachedTenant>> {
+        self.tenants
+            .as_ref()
+            .map(|cache| cache.write(client_key.to_owned()))
+    }
+
+    /// The tenant by clientKey with its state, from the cache or the store (`None`: unknown).
+    async fn lookup(&self, client_key: &str) -> Result<Option<CachedTenant>, AuthError> {
+        if let Some(cached) = self.tenants.as_ref().and_then(|c| c.get(client_key)) {
+            return Ok(Some(cached));
         }
+        let ticket = self.tenants.as_ref().map(|c| c.ticket(client_key));
+        let Some(row) = tenants::find(&self.db, client_key).await? else {
+            return Ok(None);
+        };
         let secret = self
             .secrets
             .decrypt(&row.client_key, &row.shared_secret_enc)
@@ -176,12 +203,34 @@ impl Verifier {
                 tracing::error!(error = %e, "a tenant's shared secret does not decrypt");
                 AuthError::Internal
             })?;
-        Ok(Tenant {
-            client_key: row.client_key,
-            secret,
-            base_url: row.base_url,
-            display_url: row.display_url,
-        })
+        let found = CachedTenant {
+            tenant: Tenant {
+                client_key: row.client_key,
+                secret,
+                base_url: row.base_url,
+                display_url: row.display_url,
+            },
+            state: row.state,
+        };
+        if let (Some(cache), Some(ticket)) = (&self.tenants, ticket) {
+            cache.fill(ticket, found.tenant.client_key.clone(), found.clone());
+        }
+        Ok(Some(found))
+    }
+
+    /// A tenant in an accepted state by clientKey, or `invalid_token`.
+    async fn tenant(&self, client_key: &str, tenancy: Tenancy) -> Result<Tenant, AuthError> {
+        let Some(found) = self.lookup(client_key).await? else {
+            return Err(VerifyError::InvalidClaim("iss").into());
+        };
+        let accepted = match tenancy {
+            Tenancy::Active => found.state.is_active(),
+            Tenancy::NotUninstalled => found.state != TenantState::Uninstalled,
+        };
+        if !accepted {
+            return Err(VerifyError::InvalidClaim("iss").into());
+        }
+        Ok(found.tenant)
     }
 
     /// Shared HS256 path: parse, pin the algorithm, find the tenant by `iss`, check the

@@ -22,6 +22,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// For a SQLite file: the lock that makes this process its only user (`lock_sqlite_file`).
+    _lock: Option<std::sync::Arc<std::fs::File>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,11 +91,58 @@ impl From<DbError> for app::preferences::store::StoreError {
     }
 }
 
+/// The database file a SQLite URL names (`None` for an in-memory database).
+fn sqlite_path(url: &str) -> Option<&Path> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split_once('?').map_or(rest, |(p, _)| p);
+    (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
+}
+
+/// How long start-up waits for another process to release a SQLite file (a development server
+/// being restarted by `cargo leptos watch` may still be finishing its last requests).
+const SQLITE_LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Takes `<file>.lock` for the life of the process. The app keeps in-process caches of what it
+/// stores (`crate::cache`), which are only correct if no other process writes the same file:
+/// several instances must share PostgreSQL instead (docs/DEPLOYMENT.md).
+async fn lock_sqlite_file(path: &Path) -> Result<std::fs::File, String> {
+    let lock_path = path.with_extension(match path.extension() {
+        Some(ext) => format!("{}.lock", ext.to_string_lossy()),
+        None => "lock".into(),
+    });
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < SQLITE_LOCK_WAIT => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(format!(
+                    "the SQLite database {} is in use by another app process (it holds {}); \
+                     several instances need PostgreSQL (docs/DEPLOYMENT.md)",
+                    path.display(),
+                    lock_path.display()
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(format!("cannot lock {}: {e}", lock_path.display()));
+            }
+        }
+    }
+}
+
 /// The SQLite URL with its folder created and `mode=rwc`, so the file appears on first run.
 fn prepare_sqlite_url(url: &str) -> std::io::Result<String> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path.is_empty() || path == ":memory:" {
+    if sqlite_path(url).is_none() {
         return Ok(url.to_string());
     }
     if let Some(dir) = Path::new(path)
@@ -128,6 +177,10 @@ impl Db {
             Backend::Sqlite => prepare_sqlite_url(url)
                 .map_err(|e| format!("cannot create the SQLite folder: {e}"))?,
             Backend::Postgres => url.to_string(),
+        };
+        let lock = match sqlite_path(&url).filter(|_| backend == Backend::Sqlite) {
+            Some(path) => Some(std::sync::Arc::new(lock_sqlite_file(path).await?)),
+            None => None,
         };
         let ms = acquire_timeout.as_millis();
         let pool = AnyPoolOptions::new()
@@ -176,7 +229,11 @@ impl Db {
                 // The URL may carry a password: say what failed, not where.
                 Backend::Postgres => format!("cannot connect to PostgreSQL: {e}"),
             })?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            _lock: lock,
+        })
     }
 
     /// Applies the pending migrations of this backend. On PostgreSQL sqlx holds an advisory lock
@@ -279,6 +336,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_sqlite_file_has_one_process_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.db");
+        let url = format!("sqlite://{}", path.display());
+        let first = Db::connect(&url, 2, Duration::from_secs(1)).await.unwrap();
+        // Another opening of the same file (flock is per open file, so this stands in for a
+        // second process) waits, then refuses with advice.
+        let err = Db::connect(&url, 2, Duration::from_secs(1))
+            .await
+            .err()
+            .unwrap();
+        assert!(err.contains("in use by another app process"), "{err}");
+        assert!(err.contains("PostgreSQL"), "{err}");
+        // Once the first is gone, the file is free again.
+        first.close().await;
+        drop(first);
+        Db::connect(&url, 2, Duration::from_secs(1)).await.unwrap();
+    }
+
+    #[tokio::test]
     async fn a_database_that_does_not_answer_is_unavailable_within_the_timeout() {
         install_default_drivers();
         // A port nobody listens on: every connection attempt is refused.
@@ -294,6 +371,7 @@ mod tests {
         let db = Db {
             pool,
             backend: Backend::Postgres,
+            _lock: None,
         };
         let started = std::time::Instant::now();
         let err = tenants::find(&db, "t").await.unwrap_err();

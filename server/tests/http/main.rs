@@ -8,6 +8,7 @@
 mod common;
 
 mod api;
+mod cache;
 mod harness;
 mod install;
 mod instances;

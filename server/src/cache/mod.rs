@@ -1,0 +1,206 @@
+//! In-process read-through caches over the store, used only when this process is the store's
+//! only writer (embedded SQLite; see `db::ProcessLock`). With PostgreSQL several instances
+//! write, so nothing is cached there.
+//!
+//! [`Coherent`] never serves a value older than a write this process has finished:
+//! - a miss takes a [`Ticket`] *before* reading the store and fills the cache only if no write
+//!   touched the key's slot since, so a slow read cannot put back what a write replaced;
+//! - a write holds a [`WriteGuard`] across the store call; when it drops (done, failed or
+//!   cancelled) the key is invalidated, unless the writer recorded the value it committed;
+//! - fills, invalidations and records are serialised by one short lock; hits take no lock of
+//!   ours (the cache itself is sharded).
+
+pub mod preferences;
+
+use std::hash::{BuildHasher, Hash};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use quick_cache::{Equivalent, Weighter};
+
+/// How many bytes an entry keeps alive, roughly (the cache's capacity is in these units).
+pub trait Weighed {
+    fn weight(&self) -> u64;
+}
+
+#[derive(Clone)]
+struct ByWeight;
+
+impl<K, V: Weighed> Weighter<K, V> for ByWeight {
+    fn weight(&self, _key: &K, value: &V) -> u64 {
+        value.weight().max(1)
+    }
+}
+
+/// Write epochs are kept per slot (hash of the key), so writes to one key do not stop misses of
+/// other keys from filling.
+const SLOTS: usize = 64;
+
+pub struct Coherent<K, V> {
+    entries: quick_cache::sync::Cache<K, V, ByWeight>,
+    epochs: [AtomicU64; SLOTS],
+    hasher: std::hash::RandomState,
+    writes: Mutex<()>,
+}
+
+/// The write epoch of a key's slot, taken before reading the store.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    slot: usize,
+    epoch: u64,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone + Weighed> Coherent<K, V> {
+    /// A cache holding about `capacity_bytes` of entries.
+    pub fn new(capacity_bytes: u64) -> Self {
+        Self {
+            entries: quick_cache::sync::Cache::with_weighter(
+                (capacity_bytes / 512).max(16) as usize,
+                capacity_bytes,
+                ByWeight,
+            ),
+            epochs: std::array::from_fn(|_| AtomicU64::new(0)),
+            hasher: std::hash::RandomState::new(),
+            writes: Mutex::new(()),
+        }
+    }
+
+    fn slot<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
+        (self.hasher.hash_one(key) as usize) % SLOTS
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The lock guards no data of its own: a panic elsewhere cannot leave anything half done.
+        self.writes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn get<Q: Hash + Equivalent<K> + ?Sized>(&self, key: &Q) -> Option<V> {
+        self.entries.get(key)
+    }
+
+    /// Take before reading the store on a miss.
+    pub fn ticket<Q: Hash + ?Sized>(&self, key: &Q) -> Ticket {
+        let slot = self.slot(key);
+        Ticket {
+            slot,
+            epoch: self.epochs[slot].load(Ordering::Acquire),
+        }
+    }
+
+    /// Caches what the store returned, unless a write touched the key's slot since `ticket`.
+    pub fn fill(&self, ticket: Ticket, key: K, value: V) {
+        let _writes = self.lock();
+        if self.epochs[ticket.slot].load(Ordering::Acquire) == ticket.epoch {
+            self.entries.insert(key, value);
+        }
+    }
+
+    /// Drops the key and stops in-flight misses of its slot from filling.
+    pub fn invalidate<Q: Hash + Equivalent<K> + ?Sized>(&self, key: &Q) {
+        let _writes = self.lock();
+        self.epochs[self.slot(key)].fetch_add(1, Ordering::AcqRel);
+        self.entries.remove(key);
+    }
+
+    /// Hold across a write of `key`: invalidates it when dropped, unless `record` was called.
+    pub fn write(&self, key: K) -> WriteGuard<'_, K, V> {
+        WriteGuard {
+            cache: self,
+            key: Some(key),
+        }
+    }
+}
+
+pub struct WriteGuard<'a, K: Eq + Hash + Clone, V: Clone + Weighed> {
+    cache: &'a Coherent<K, V>,
+    key: Option<K>,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone + Weighed> WriteGuard<'_, K, V> {
+    /// The write committed `value`: replace a cached copy that `is_older` than it. An absent key
+    /// stays absent (a newer write may have finished and been evicted meanwhile; the next read
+    /// fills from the store).
+    pub fn record(mut self, value: V, is_older: impl Fn(&V, &V) -> bool) {
+        let Some(key) = self.key.take() else { return };
+        let cache = self.cache;
+        let _writes = cache.lock();
+        cache.epochs[cache.slot(&key)].fetch_add(1, Ordering::AcqRel);
+        match cache.entries.get(&key) {
+            Some(cached) if is_older(&cached, &value) => cache.entries.insert(key, value),
+            Some(_) => {}
+            None => {}
+        }
+    }
+}
+
+impl<K: Eq + Hash + Clone, V: Clone + Weighed> Drop for WriteGuard<'_, K, V> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.cache.invalidate(&key);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct V(u32);
+    impl Weighed for V {
+        fn weight(&self) -> u64 {
+            100
+        }
+    }
+
+    fn older(cached: &V, new: &V) -> bool {
+        cached.0 < new.0
+    }
+
+    #[test]
+    fn a_miss_fills_unless_a_write_came_between() {
+        let c: Coherent<String, V> = Coherent::new(1 << 20);
+        let t = c.ticket("k");
+        c.fill(t, "k".into(), V(1));
+        assert_eq!(c.get("k"), Some(V(1)));
+
+        // A slow read took its ticket, then a write finished: the read's value is not cached.
+        let t = c.ticket("j");
+        drop(c.write("j".into()));
+        c.fill(t, "j".into(), V(1));
+        assert_eq!(c.get("j"), None);
+    }
+
+    #[test]
+    fn a_dropped_write_invalidates_and_a_recorded_one_replaces_only_older() {
+        let c: Coherent<String, V> = Coherent::new(1 << 20);
+        c.fill(c.ticket("k"), "k".into(), V(1));
+        // Failed or cancelled write: the key is gone.
+        drop(c.write("k".into()));
+        assert_eq!(c.get("k"), None);
+
+        c.fill(c.ticket("k"), "k".into(), V(3));
+        c.write("k".into()).record(V(2), older);
+        assert_eq!(c.get("k"), Some(V(3)), "a late, older write never replaces");
+        c.write("k".into()).record(V(4), older);
+        assert_eq!(c.get("k"), Some(V(4)));
+
+        // Absent stays absent.
+        c.write("n".into()).record(V(9), older);
+        assert_eq!(c.get("n"), None);
+    }
+
+    #[test]
+    fn capacity_is_bounded_by_weight() {
+        let c: Coherent<u32, V> = Coherent::new(10_000);
+        for i in 0..1000 {
+            c.fill(c.ticket(&i), i, V(i));
+        }
+        let kept = (0..1000).filter(|i| c.get(i).is_some()).count();
+        assert!(kept <= 100, "{kept} entries of weight 100 in 10,000");
+        assert!(kept > 0);
+    }
+}

@@ -1,0 +1,192 @@
+//! The preferences store behind a [`Coherent`] cache: reads of a user whose row (or absence of
+//! one) is cached never reach the database; saves still go to the database (compare-and-swap,
+//! durable before they are acknowledged) and then replace the cached copy.
+
+use std::hash::{Hash, Hasher};
+
+use app::preferences::Preferences;
+use app::preferences::store::{PreferencesStore, SaveOutcome, StoreError, StoredPreferences};
+use quick_cache::Equivalent;
+
+use super::{Coherent, Weighed};
+
+/// (clientKey, accountId).
+type UserKey = (String, String);
+
+/// A borrowed [`UserKey`] for lookups (hashes like the tuple of Strings).
+struct User<'a>(&'a str, &'a str);
+
+impl Hash for User<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+        self.1.hash(state);
+    }
+}
+
+impl Equivalent<UserKey> for User<'_> {
+    fn equivalent(&self, key: &UserKey) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
+}
+
+/// What the store said about a user: their row, or that they have none yet.
+#[derive(Clone)]
+struct Entry(Option<StoredPreferences>);
+
+impl Entry {
+    fn revision(&self) -> i64 {
+        self.0.as_ref().map_or(0, |s| s.revision)
+    }
+}
+
+impl Weighed for Entry {
+    fn weight(&self) -> u64 {
+        let Some(stored) = &self.0 else { return 160 };
+        let p: &Preferences = &stored.preferences;
+        let labels: usize = p.favourite_labels.iter().map(|l| l.len() + 24).sum();
+        (256 + labels + p.default_space_key.as_ref().map_or(0, String::len)) as u64
+    }
+}
+
+fn is_older(cached: &Entry, new: &Entry) -> bool {
+    cached.revision() < new.revision()
+}
+
+pub struct CachedPreferences<S> {
+    store: S,
+    cache: Coherent<UserKey, Entry>,
+}
+
+impl<S> CachedPreferences<S> {
+    pub fn new(store: S, capacity_bytes: u64) -> Self {
+        Self {
+            store,
+            cache: Coherent::new(capacity_bytes),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: PreferencesStore> PreferencesStore for CachedPreferences<S> {
+    async fn load(
+        &self,
+        client_key: &str,
+        account_id: &str,
+    ) -> Result<Option<StoredPreferences>, StoreError> {
+        let user = User(client_key, account_id);
+        if let Some(Entry(stored)) = self.cache.get(&user) {
+            return Ok(stored);
+        }
+        let ticket = self.cache.ticket(&user);
+        let stored = self.store.load(client_key, account_id).await?;
+        self.cache.fill(
+            ticket,
+            (client_key.to_owned(), account_id.to_owned()),
+            Entry(stored.clone()),
+        );
+        Ok(stored)
+    }
+
+    async fn save(
+        &self,
+        client_key: &str,
+        account_id: &str,
+        base_revision: i64,
+        preferences: &Preferences,
+    ) -> Result<SaveOutcome, StoreError> {
+        // Dropped on error or cancellation: the user's entry is invalidated.
+        let write = self
+            .cache
+            .write((client_key.to_owned(), account_id.to_owned()));
+        let outcome = self
+            .store
+            .save(client_key, account_id, base_revision, preferences)
+            .await?;
+        match &outcome {
+            SaveOutcome::Saved(stored) => write.record(Entry(Some(stored.clone())), is_older),
+            SaveOutcome::Conflict(current) => write.record(Entry(current.clone()), is_older),
+        }
+        Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::db::preferences::SqlPreferences;
+
+    /// Counts the loads that reach the real store.
+    struct Counting(SqlPreferences, Arc<AtomicUsize>);
+
+    #[async_trait::async_trait]
+    impl PreferencesStore for Counting {
+        async fn load(&self, c: &str, a: &str) -> Result<Option<StoredPreferences>, StoreError> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            self.0.load(c, a).await
+        }
+        async fn save(
+            &self,
+            c: &str,
+            a: &str,
+            base: i64,
+            p: &Preferences,
+        ) -> Result<SaveOutcome, StoreError> {
+            self.0.save(c, a, base, p).await
+        }
+    }
+
+    fn labelled(label: &str) -> Preferences {
+        Preferences {
+            favourite_labels: vec![label.into()],
+            ..Preferences::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_hit_the_cache_and_saves_are_seen_at_once() {
+        let (_guard, db) = crate::db::test_db().await;
+        let loads = Arc::new(AtomicUsize::new(0));
+        let cached =
+            CachedPreferences::new(Counting(SqlPreferences(db.clone()), loads.clone()), 1 << 20);
+
+        assert_eq!(cached.load("t", "u").await.unwrap(), None);
+        assert_eq!(cached.load("t", "u").await.unwrap(), None);
+        assert_eq!(loads.load(Ordering::SeqCst), 1, "the absence is cached too");
+
+        let SaveOutcome::Saved(first) = cached.save("t", "u", 0, &labelled("a")).await.unwrap()
+        else {
+            panic!("first save conflicted")
+        };
+        assert_eq!(cached.load("t", "u").await.unwrap(), Some(first.clone()));
+        assert_eq!(
+            loads.load(Ordering::SeqCst),
+            1,
+            "the save replaced the cached copy"
+        );
+
+        // A stale base revision conflicts in the database, and the cache keeps the newest copy.
+        let outcome = cached.save("t", "u", 0, &labelled("b")).await.unwrap();
+        assert_eq!(outcome, SaveOutcome::Conflict(Some(first.clone())));
+        assert_eq!(cached.load("t", "u").await.unwrap(), Some(first));
+
+        // Another user is independent.
+        assert_eq!(cached.load("t", "v").await.unwrap(), None);
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_save_leaves_no_stale_copy() {
+        let (_guard, db) = crate::db::test_db().await;
+        let cached = CachedPreferences::new(SqlPreferences(db.clone()), 1 << 20);
+        assert_eq!(cached.load("t", "u").await.unwrap(), None);
+        // The database goes away: the save fails and the cached "no row" is dropped with it, so
+        // the next read asks the database (and fails too) instead of answering from memory.
+        db.close().await;
+        assert!(cached.save("t", "u", 0, &labelled("a")).await.is_err());
+        assert!(cached.load("t", "u").await.is_err());
+    }
+}
