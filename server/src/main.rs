@@ -5,6 +5,11 @@ use leptos::prelude::get_configuration;
 use server::config::Config;
 use server::{http::telemetry, startup};
 
+/// mimalloc instead of glibc's malloc: SSR allocates and frees many small buffers per page, and
+/// glibc's allocator took about a third of a page render's CPU (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn fail(message: impl std::fmt::Display) -> ! {
     eprintln!("{message}");
     std::process::exit(2)
