@@ -97,7 +97,7 @@ if [ "$SKIP_BUILD" != 1 ]; then
   if has_app rust; then
     [ -x "$ROOT/tools/node_modules/.bin/wasm-opt" ] || die "tools/node_modules is missing: run scripts/setup.sh once"
     log "building the release server: cargo leptos build --release (log: $RUN/build.log)"
-    PATH="$ROOT/tools/node_modules/.bin:$PATH" cargo leptos build --release >"$RUN/build.log" 2>&1 \
+    PATH="$ROOT/tools/node_modules/.bin:$PATH" cargo leptos build --release --precompress >"$RUN/build.log" 2>&1 \
       || { tail -30 "$RUN/build.log" >&2; die "release build failed"; }
   fi
   if has_app bare; then

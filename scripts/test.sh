@@ -43,8 +43,8 @@ trap - EXIT
 unset PG_DIR
 done_step
 
-step "release build (cargo leptos build --release)"
-cargo leptos build --release
+step "release build (cargo leptos build --release --precompress)"
+cargo leptos build --release --precompress
 cargo build -p simulator --locked
 done_step
 

@@ -4,6 +4,7 @@ import { test, expect } from "@playwright/test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
+  APP,
   KNOWN,
   addLabel,
   ensureInstalled,
@@ -21,6 +22,22 @@ import {
 } from "./helpers";
 
 test.describe("install and server rendering", () => {
+  test("the client bundle is sent precompressed (brotli, else gzip), as the release build wrote it", async () => {
+    for (const [accept, encoding] of [["br, gzip", "br"], ["gzip", "gzip"]]) {
+      const res = await fetch(`${APP}/pkg/connect-prefs.wasm`, { headers: { "accept-encoding": accept } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-encoding")).toBe(encoding);
+      expect(res.headers.get("content-type")).toBe("application/wasm");
+      // fetch decodes the body: it must be the wasm itself.
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      expect(Array.from(bytes.slice(0, 4))).toEqual([0x00, 0x61, 0x73, 0x6d]);
+      // A file read from disk has a length; on-the-fly compression would stream without one.
+      const sent = res.headers.get("content-length");
+      expect(sent).not.toBeNull();
+      expect(Number(sent)).toBeLessThan(bytes.length / 2);
+    }
+  });
+
   test("signed install, then the saved values are in the server-rendered page, with and without JavaScript", async ({ browser, page }) => {
     const installed = await install("acme");
     expect(installed.installed).toBe(true);
