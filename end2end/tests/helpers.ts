@@ -93,30 +93,14 @@ export function sim<T = any>(path: string, method = "GET", body?: unknown) {
   return call<T>(`${SIM}${path}`, method, body);
 }
 
-/**
- * The simulator signs lifecycle callbacks deterministically (RS256 over iss/iat/exp/qsh/aud, no
- * jti) and `iat` has one-second resolution, so the same callback sent twice within one second is
- * byte-for-byte the same token, and the app rightly refuses the second one as a replay (the
- * simulator then reports 401/502). Tests re-install and uninstall quickly, so before sending
- * one again, wait until the second of the previous one has passed.
- */
-async function afterLastCallback(site: Site, events: string[]) {
-  const state = await siteState(site);
-  const last = Math.max(0, ...events.map((e) => state.callbacks?.[e]?.at ?? 0));
-  const wait = (last + 1) * 1000 + 20 - Date.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-}
-
 /** Installs (or re-installs with a NEW shared secret) the app on `site`; asserts it worked. */
 export async function install(site: Site) {
-  await afterLastCallback(site, ["installed"]);
   const r = await sim(`/api/sites/${site}/install`, "POST");
   expect(r.status, `install ${site}: ${JSON.stringify(r.body)}`).toBe(200);
   return r.body as { installed: boolean; status: number; enabled_status: number; installs: number; client_key: string };
 }
 
 export async function uninstall(site: Site) {
-  await afterLastCallback(site, ["disabled", "uninstalled"]);
   const r = await sim(`/api/sites/${site}/uninstall`, "POST");
   expect(r.status, `uninstall ${site}: ${JSON.stringify(r.body)}`).toBe(200);
   return r.body as { installed: boolean; status: number; disabled_status: number };
