@@ -2,6 +2,7 @@
 //! without JavaScript); after hydration the form validates as the user types, saves through
 //! `save_preferences`, and explains every outcome in an `aria-live` region.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::AppError;
@@ -21,9 +22,11 @@ pub fn App() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading your preferences…"</p> }>
             {move || Suspend::new(async move {
+                // `Either`, not `into_any()`: an `AnyView` also compiles an async-hydration path
+                // for the whole form into the wasm, which this page never takes.
                 match loaded.await {
-                    Ok(initial) => view! { <PreferencesForm initial /> }.into_any(),
-                    Err(error) => view! { <LoadFailed error /> }.into_any(),
+                    Ok(initial) => Either::Left(view! { <PreferencesForm initial /> }),
+                    Err(error) => Either::Right(view! { <LoadFailed error /> }),
                 }
             })}
         </Suspense>
