@@ -4,6 +4,7 @@
 
 use leptos::either::Either;
 use leptos::prelude::*;
+use leptos::server::codee;
 
 use crate::AppError;
 use crate::client::resize_iframe;
@@ -16,9 +17,33 @@ use crate::preferences::{
 /// server-rendered and hydrated text match.
 const SAMPLE_DATE: i64 = 1_795_864_800;
 
+/// The resource codec: the same JSON as Leptos' default `JsonSerdeCodec`, read with
+/// `serde_json::from_slice` like the server-function responses. `from_str` would compile a second
+/// copy of every deserializer (one per JSON reader) into the wasm.
+struct JsonCodec;
+
+impl<T: serde::Serialize> codee::Encoder<T> for JsonCodec {
+    type Error = serde_json::Error;
+    type Encoded = String;
+
+    fn encode(val: &T) -> Result<String, serde_json::Error> {
+        serde_json::to_string(val)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> codee::Decoder<T> for JsonCodec {
+    type Error = serde_json::Error;
+    type Encoded = str;
+
+    fn decode(val: &str) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(val.as_bytes())
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
-    let loaded = Resource::new(|| (), |_| get_preferences());
+    let loaded: Resource<_, JsonCodec> =
+        Resource::new_with_options(|| (), |_| get_preferences(), false);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading your preferences…"</p> }>
             {move || Suspend::new(async move {
