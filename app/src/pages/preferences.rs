@@ -42,8 +42,10 @@ impl<T: serde::de::DeserializeOwned> codee::Decoder<T> for JsonCodec {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let loaded: Resource<_, JsonCodec> =
-        Resource::new_with_options(|| (), |_| get_preferences(), false);
+    // Loaded once per page view and never refetched: a `OnceResource`, which (unlike `Resource`)
+    // needs no reactive source tracking.
+    let loaded: OnceResource<_, JsonCodec> =
+        OnceResource::new_with_options(get_preferences(), false);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading your preferences…"</p> }>
             {move || Suspend::new(async move {
