@@ -48,7 +48,9 @@ pub fn App() -> impl IntoView {
         OnceResource::new_with_options(get_preferences(), false);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading your preferences…"</p> }>
-            {move || Suspend::new(async move {
+            // A bare `Suspend` rather than `move || Suspend::new(..)`: the resource loads once,
+            // so there is nothing for a wrapping closure to re-run on.
+            {Suspend::new(async move {
                 // `Either`, not `into_any()`: an `AnyView` also compiles an async-hydration path
                 // for the whole form into the wasm, which this page never takes.
                 match loaded.await {
