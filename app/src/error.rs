@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::preferences::{FieldError, PreferencesView};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "error", rename_all = "snake_case")]
+#[serde(tag = "error", rename_all = "snake_case", try_from = "ErrorBody")]
 pub enum AppError {
     /// 401: the token was valid once but has expired; the client refreshes and retries.
     #[error("{message}")]
@@ -56,6 +56,51 @@ pub enum AppError {
     /// Client side only: the request never got a readable answer (network down, server gone).
     #[error("{message}")]
     Transport { message: String },
+}
+
+/// How an `AppError` is read back: the same JSON, as one flat object. serde's own reading of an
+/// internally tagged enum first buffers the whole body in a generic `Content` tree and then reads
+/// every variant from that; in the browser's wasm that machinery alone is ~30 KB.
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    message: String,
+    current: Option<Box<PreferencesView>>,
+    fields: Option<Vec<FieldError>>,
+}
+
+impl TryFrom<ErrorBody> for AppError {
+    type Error = String;
+
+    fn try_from(body: ErrorBody) -> Result<Self, String> {
+        let ErrorBody {
+            error,
+            message,
+            current,
+            fields,
+        } = body;
+        Ok(match error.as_str() {
+            "token_expired" => Self::TokenExpired { message },
+            "invalid_token" => Self::InvalidToken { message },
+            "forbidden" => Self::Forbidden { message },
+            "bad_request" => Self::BadRequest { message },
+            "not_found" => Self::NotFound { message },
+            "method_not_allowed" => Self::MethodNotAllowed { message },
+            "version_conflict" => Self::VersionConflict {
+                message,
+                current: current.ok_or("missing field `current`")?,
+            },
+            "payload_too_large" => Self::PayloadTooLarge { message },
+            "validation_failed" => Self::ValidationFailed {
+                message,
+                fields: fields.ok_or("missing field `fields`")?,
+            },
+            "store_unavailable" => Self::StoreUnavailable { message },
+            "internal" => Self::Internal { message },
+            "transport" => Self::Transport { message },
+            other => return Err(format!("unknown error `{other}`")),
+        })
+    }
 }
 
 impl AppError {
@@ -195,6 +240,47 @@ mod tests {
         );
         let back: AppError = serde_json::from_str(&json).unwrap();
         assert_eq!(back, AppError::token_expired());
+    }
+
+    #[test]
+    fn every_variant_reads_back_as_written() {
+        let view = PreferencesView {
+            preferences: crate::preferences::Preferences::default(),
+            revision: 3,
+            updated_at: Some(1_700_000_000),
+            can_edit: true,
+            site_url: "https://example.atlassian.net/wiki".into(),
+        };
+        let field = FieldError {
+            field: "items_per_page".into(),
+            code: "out_of_range".into(),
+        };
+        let message = || "m".to_string();
+        for e in [
+            AppError::TokenExpired { message: message() },
+            AppError::InvalidToken { message: message() },
+            AppError::Forbidden { message: message() },
+            AppError::BadRequest { message: message() },
+            AppError::NotFound { message: message() },
+            AppError::MethodNotAllowed { message: message() },
+            AppError::conflict(view),
+            AppError::PayloadTooLarge { message: message() },
+            AppError::validation(vec![field]),
+            AppError::StoreUnavailable { message: message() },
+            AppError::Internal { message: message() },
+            AppError::Transport { message: message() },
+        ] {
+            let back: AppError = serde_json::from_str(&e.to_json()).unwrap();
+            assert_eq!(back, e);
+        }
+        for bad in [
+            r#"{"error":"version_conflict","message":"m"}"#,
+            r#"{"error":"validation_failed","message":"m"}"#,
+            r#"{"error":"no_such_error","message":"m"}"#,
+            r#"{"error":"internal"}"#,
+        ] {
+            assert!(serde_json::from_str::<AppError>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,7 +1,5 @@
 //! The wasm entry point. It only hydrates the body that the server rendered; the `<head>` (and the
 //! per-request token in it) is never hydrated, so it cannot cause a mismatch.
-// The page's view type is deep; release builds compute its layout here.
-#![recursion_limit = "512"]
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

@@ -2,7 +2,9 @@
 //! without JavaScript); after hydration the form validates as the user types, saves through
 //! `save_preferences`, and explains every outcome in an `aria-live` region.
 
+use leptos::either::Either;
 use leptos::prelude::*;
+use leptos::server::codee;
 
 use crate::AppError;
 use crate::client::resize_iframe;
@@ -15,15 +17,45 @@ use crate::preferences::{
 /// server-rendered and hydrated text match.
 const SAMPLE_DATE: i64 = 1_795_864_800;
 
+/// The resource codec: the same JSON as Leptos' default `JsonSerdeCodec`, read with
+/// `serde_json::from_slice` like the server-function responses. `from_str` would compile a second
+/// copy of every deserializer (one per JSON reader) into the wasm.
+struct JsonCodec;
+
+impl<T: serde::Serialize> codee::Encoder<T> for JsonCodec {
+    type Error = serde_json::Error;
+    type Encoded = String;
+
+    fn encode(val: &T) -> Result<String, serde_json::Error> {
+        serde_json::to_string(val)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> codee::Decoder<T> for JsonCodec {
+    type Error = serde_json::Error;
+    type Encoded = str;
+
+    fn decode(val: &str) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(val.as_bytes())
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
-    let loaded = Resource::new(|| (), |_| get_preferences());
+    // Loaded once per page view and never refetched: a `OnceResource`, which (unlike `Resource`)
+    // needs no reactive source tracking.
+    let loaded: OnceResource<_, JsonCodec> =
+        OnceResource::new_with_options(get_preferences(), false);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading your preferences…"</p> }>
-            {move || Suspend::new(async move {
+            // A bare `Suspend` rather than `move || Suspend::new(..)`: the resource loads once,
+            // so there is nothing for a wrapping closure to re-run on.
+            {Suspend::new(async move {
+                // `Either`, not `into_any()`: an `AnyView` also compiles an async-hydration path
+                // for the whole form into the wasm, which this page never takes.
                 match loaded.await {
-                    Ok(initial) => view! { <PreferencesForm initial /> }.into_any(),
-                    Err(error) => view! { <LoadFailed error /> }.into_any(),
+                    Ok(initial) => Either::Left(view! { <PreferencesForm initial /> }),
+                    Err(error) => Either::Right(view! { <LoadFailed error /> }),
                 }
             })}
         </Suspense>
