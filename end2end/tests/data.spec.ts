@@ -67,6 +67,33 @@ test.describe("isolation", () => {
     await expect(f.lastSaved).toContainText("Not saved yet.");
   });
 
+  test("many labels are paged by 'items per page', and Next/Previous move through them", async ({ page }) => {
+    const labels = Array.from({ length: 7 }, (_, i) => uniqueLabel(`paged-${i}`));
+    await resetPrefs("globex", "bob", { ...KNOWN, favourite_labels: labels, items_per_page: 5 });
+    const app = await openApp(page, "globex", "bob");
+    const f = form(app);
+    const pager = app.getByRole("navigation", { name: "Label pages" });
+    const next = pager.getByRole("button", { name: "Next", exact: true });
+    const previous = pager.getByRole("button", { name: "Previous", exact: true });
+
+    await expect(pager).toContainText("Page 1 of 2");
+    await expect(f.chip(labels[0])).toBeVisible();
+    await expect(f.chip(labels[5])).toHaveCount(0);
+    await expect(previous).toBeDisabled();
+    await expect(next).toBeEnabled();
+
+    await next.click();
+    await expect(pager).toContainText("Page 2 of 2");
+    await expect(f.chip(labels[5])).toBeVisible();
+    await expect(f.chip(labels[6])).toBeVisible();
+    await expect(f.chip(labels[0])).toHaveCount(0);
+    await expect(next).toBeDisabled();
+
+    await previous.click();
+    await expect(pager).toContainText("Page 1 of 2");
+    await expect(f.chip(labels[4])).toBeVisible();
+  });
+
   test("anonymous visitors see the defaults read-only and cannot save", async ({ page }) => {
     const app = await openApp(page, "acme", "anonymous");
     const f = form(app);

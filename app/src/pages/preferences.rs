@@ -727,7 +727,7 @@ fn LabelEditor(
                             <button
                                 type="button"
                                 class="button"
-                                disabled=move || page.get() + 1 >= pages()
+                                disabled=move || { page.get() + 1 >= pages() }
                                 on:click=move |_| page.update(|p| *p += 1)
                             >
                                 "Next"
