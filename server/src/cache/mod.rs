@@ -127,10 +127,12 @@ impl<K: Eq + Hash + Clone, V: Clone + Weighed> WriteGuard<'_, K, V> {
         let cache = self.cache;
         let _writes = cache.lock();
         cache.epochs[cache.slot(&key)].fetch_add(1, Ordering::AcqRel);
-        match cache.entries.get(&key) {
-            Some(cached) if is_older(&cached, &value) => cache.entries.insert(key, value),
-            Some(_) => {}
-            None => {}
+        if cache
+            .entries
+            .get(&key)
+            .is_some_and(|cached| is_older(&cached, &value))
+        {
+            cache.entries.insert(key, value);
         }
     }
 }

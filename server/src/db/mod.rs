@@ -91,11 +91,19 @@ impl From<DbError> for app::preferences::store::StoreError {
     }
 }
 
+/// A SQLite URL's file path and query; the path is `None` for an in-memory database.
+fn split_sqlite_url(url: &str) -> (Option<&str>, &str) {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    (
+        (!path.is_empty() && path != ":memory:").then_some(path),
+        query,
+    )
+}
+
 /// The database file a SQLite URL names (`None` for an in-memory database).
 fn sqlite_path(url: &str) -> Option<&Path> {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let path = rest.split_once('?').map_or(rest, |(p, _)| p);
-    (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
+    split_sqlite_url(url).0.map(Path::new)
 }
 
 /// How long start-up waits for another process to release a SQLite file (a development server
@@ -140,11 +148,9 @@ async fn lock_sqlite_file(path: &Path) -> Result<std::fs::File, String> {
 
 /// The SQLite URL with its folder created and `mode=rwc`, so the file appears on first run.
 fn prepare_sqlite_url(url: &str) -> std::io::Result<String> {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if sqlite_path(url).is_none() {
+    let (Some(path), query) = split_sqlite_url(url) else {
         return Ok(url.to_string());
-    }
+    };
     if let Some(dir) = Path::new(path)
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
