@@ -17,7 +17,7 @@ use crate::connect::secrets::SecretKeys;
 use crate::connect::verifier::Verifier;
 use crate::db::preferences::SqlPreferences;
 use crate::db::{Backend, Db};
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use app::preferences::store::{PreferencesService, PreferencesStore};
 
 /// Where the development encryption key lives when `TENANT_SECRET_KEYS` is unset.
@@ -77,14 +77,14 @@ pub async fn build(
     } else {
         Arc::new(store)
     };
-    let state = AppState {
+    let state = AppState::new(Shared {
         preferences: PreferencesService(preferences),
         config: Arc::new(config),
         leptos_options,
         db,
         verifier: Arc::new(verifier),
         descriptor: Arc::new(descriptor),
-    };
+    });
     Ok((crate::http::routes::router(state.clone()), state))
 }
 

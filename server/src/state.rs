@@ -1,5 +1,7 @@
-//! The shared application state handed to every handler.
+//! The shared application state handed to every handler: one `Arc`, so the clone axum makes
+//! for each request is a single reference count.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -12,7 +14,23 @@ use crate::db::Db;
 use app::preferences::store::PreferencesService;
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
     pub db: Db,
