@@ -2,10 +2,9 @@
 //! carry a token), nosniff, HSTS on https deployments, and a CSP whose `frame-ancestors` lets
 //! Confluence (and configured origins) frame the app. No `X-Frame-Options`.
 
-use axum::extract::{Request, State};
+use axum::Router;
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Config;
 
@@ -39,27 +38,29 @@ impl SecurityHeaders {
     }
 }
 
-pub async fn apply(State(h): State<SecurityHeaders>, req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let headers = res.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::CONTENT_SECURITY_POLICY, h.csp.clone());
-    if let Some(hsts) = &h.hsts {
-        headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
-    }
-    // Static assets set their own caching; everything else is per-user and must not be cached.
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(
+/// Adds the headers to every response of `router` (plain header layers: no per-request state or
+/// boxing, unlike a `from_fn` middleware).
+pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, h: SecurityHeaders) -> Router<S> {
+    router
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            h.csp,
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            h.hsts,
+        ))
+        // Static assets set their own caching; everything else is per-user and must not be cached.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache, no-store"),
-        );
-    }
-    res
+        ))
 }

@@ -4,11 +4,8 @@
 
 use axum::Router;
 use axum::routing::{MethodRouter, any, get, post};
-use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 use super::headers::{self, SecurityHeaders};
 use super::{api, assets, health, pages, telemetry};
@@ -91,28 +88,15 @@ async fn not_found() -> axum::response::Response {
 
 pub fn router(state: AppState) -> Router {
     let security = SecurityHeaders::new(&state.config);
-    table(&state)
+    let router = table(&state)
         .router
         .fallback(not_found)
         // A bug must cost one request a 500, never the connection or the process.
         .layer(CatchPanicLayer::custom(|_| {
             super::errors::json_error(&app::AppError::internal())
-        }))
-        .layer(axum::middleware::from_fn_with_state(
-            security,
-            headers::apply,
-        ))
+        }));
+    headers::apply(router, security)
         .layer(CompressionLayer::new())
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(telemetry::RequestSpan)
-                        .on_response(telemetry::on_response())
-                        .on_failure(telemetry::on_failure()),
-                )
-                .layer(PropagateRequestIdLayer::x_request_id()),
-        )
+        .layer(telemetry::AccessLogLayer)
         .with_state(state)
 }
