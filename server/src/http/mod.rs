@@ -1,5 +1,5 @@
 //! HTTP wiring: the route table with an explicit auth policy per route, the page and
-//! server-function handlers, security headers, request ids and logging, health probes and
+//! server-function handlers, page rendering, security headers, request ids and logging, health probes and
 //! static assets.
 
 pub mod api;
@@ -8,5 +8,6 @@ pub mod errors;
 pub mod headers;
 pub mod health;
 pub mod pages;
+pub mod render;
 pub mod routes;
 pub mod telemetry;

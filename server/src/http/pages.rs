@@ -2,14 +2,15 @@
 //! (`IframeJwt`); the page is then rendered whole on the server (values in the first HTML, no
 //! loading flash) with a fresh app session token in `<meta name="token">`.
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::Response;
 use leptos::prelude::provide_context;
 
 use crate::connect::extractors::IframeJwt;
 use crate::connect::session;
 use crate::http::errors::json_error;
+use crate::http::render;
 use crate::state::AppState;
 use app::auth::{AuthCtx, ShellContext};
 use app::preferences::Locale;
@@ -24,7 +25,7 @@ fn host_locale(query: &str) -> Option<Locale> {
 pub async fn preferences(
     State(state): State<AppState>,
     IframeJwt(verified): IframeJwt,
-    req: Request<Body>,
+    uri: Uri,
 ) -> Response {
     let tenant = &verified.tenant;
     let account_id = verified.claims.sub.clone();
@@ -40,7 +41,7 @@ pub async fn preferences(
         client_key: tenant.client_key.clone(),
         account_id,
         site_url: tenant.site_url().to_string(),
-        host_locale: host_locale(req.uri().query().unwrap_or("")),
+        host_locale: host_locale(uri.query().unwrap_or("")),
     };
     let shell = ShellContext {
         session_token,
@@ -48,13 +49,14 @@ pub async fn preferences(
     };
     let preferences = state.preferences.clone();
     let options = state.leptos_options.clone();
-    let render = leptos_axum::render_app_async_with_context(
+    let html = render::html(
         move || {
-            provide_context(auth.clone());
-            provide_context(shell.clone());
-            provide_context(preferences.clone());
+            provide_context(auth);
+            provide_context(shell);
+            provide_context(preferences);
         },
-        move || app::shell(options.clone()),
-    );
-    render(req).await.into_response()
+        move || app::shell(options),
+    )
+    .await;
+    render::response(html)
 }

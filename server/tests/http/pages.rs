@@ -51,6 +51,17 @@ async fn page_valid_iframe_token_renders_with_working_session_token() {
             .unwrap_or_default()
             .starts_with("text/html")
     );
+    // One piece with its length (rendered whole, not streamed), and the resolved preferences
+    // after the document for hydration.
+    assert_eq!(
+        r.header("content-length").as_deref(),
+        Some(r.body.len().to_string().as_str())
+    );
+    assert!(
+        r.body.contains("<script>__RESOLVED_RESOURCES=["),
+        "{}",
+        r.body
+    );
     let token = meta_token(&r.body).expect("meta token in the page");
     assert!(!token.is_empty());
     assert!(!url.contains(&token), "the page token is not the URL token");
