@@ -58,7 +58,7 @@ impl SqlPreferences {
             .map_err(|e| DbError::Failed(format!("cannot encode preferences: {e}")))?;
         let now = now();
         let revision = base_revision + 1;
-        let written = if base_revision == 0 {
+        let query = if base_revision == 0 {
             sqlx::query(
                 "INSERT INTO preferences (client_key, account_id, schema_version, data, revision, updated_at) \
                  VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (client_key, account_id) DO NOTHING",
@@ -68,8 +68,6 @@ impl SqlPreferences {
             .bind(SCHEMA_VERSION)
             .bind(&data)
             .bind(now)
-            .execute(self.0.pool())
-            .await?
         } else {
             sqlx::query(
                 "UPDATE preferences SET schema_version = $1, data = $2, revision = $3, updated_at = $4 \
@@ -82,8 +80,10 @@ impl SqlPreferences {
             .bind(client_key)
             .bind(account_id)
             .bind(base_revision)
-            .execute(self.0.pool())
-            .await?
+        };
+        let written = match self.0.writer().await? {
+            Some(mut writer) => query.execute(&mut *writer).await?,
+            None => query.execute(self.0.pool()).await?,
         };
         if written.rows_affected() == 1 {
             return Ok(SaveOutcome::Saved(StoredPreferences {
