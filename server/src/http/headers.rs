@@ -2,7 +2,6 @@
 //! carry a token), nosniff, HSTS on https deployments, and a CSP whose `frame-ancestors` lets
 //! Confluence (and configured origins) frame the app. No `X-Frame-Options`.
 
-use axum::Router;
 use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -38,29 +37,36 @@ impl SecurityHeaders {
     }
 }
 
-/// Adds the headers to every response of `router` (plain header layers: no per-request state or
-/// boxing, unlike a `from_fn` middleware).
-pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>, h: SecurityHeaders) -> Router<S> {
-    router
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            h.csp,
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::STRICT_TRANSPORT_SECURITY,
-            h.hsts,
-        ))
-        // Static assets set their own caching; everything else is per-user and must not be cached.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache, no-store"),
-        ))
+/// The five header layers, outermost first (a tuple is itself a layer: the router applies them
+/// in one step, so a request passes one boxed route, not one per layer).
+pub type Layers = (
+    SetResponseHeaderLayer<HeaderValue>,
+    SetResponseHeaderLayer<HeaderValue>,
+    SetResponseHeaderLayer<HeaderValue>,
+    SetResponseHeaderLayer<Option<HeaderValue>>,
+    SetResponseHeaderLayer<HeaderValue>,
+);
+
+impl SecurityHeaders {
+    /// Plain header layers: no per-request state or boxing, unlike a `from_fn` middleware.
+    pub fn layers(self) -> Layers {
+        (
+            SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            SetResponseHeaderLayer::overriding(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, self.csp),
+            SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, self.hsts),
+            // Static assets set their own caching; everything else is per-user and must not be
+            // cached.
+            SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache, no-store"),
+            ),
+        )
+    }
 }

@@ -7,7 +7,7 @@ use axum::routing::{MethodRouter, any, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 
-use super::headers::{self, SecurityHeaders};
+use super::headers::SecurityHeaders;
 use super::{api, assets, health, pages, telemetry};
 use crate::connect::{descriptor, lifecycle};
 use crate::state::AppState;
@@ -88,15 +88,18 @@ async fn not_found() -> axum::response::Response {
 
 pub fn router(state: AppState) -> Router {
     let security = SecurityHeaders::new(&state.config);
-    let router = table(&state)
+    // One tuple of layers, outermost first, applied in one step: each `Router::layer` call
+    // wraps every route in another boxed service that is cloned for each request.
+    let layers = (
+        telemetry::AccessLogLayer,
+        CompressionLayer::new(),
+        security.layers(),
+        // A bug must cost one request a 500, never the connection or the process.
+        CatchPanicLayer::custom(|_| super::errors::json_error(&app::AppError::internal())),
+    );
+    table(&state)
         .router
         .fallback(not_found)
-        // A bug must cost one request a 500, never the connection or the process.
-        .layer(CatchPanicLayer::custom(|_| {
-            super::errors::json_error(&app::AppError::internal())
-        }));
-    headers::apply(router, security)
-        .layer(CompressionLayer::new())
-        .layer(telemetry::AccessLogLayer)
+        .layer(layers)
         .with_state(state)
 }
