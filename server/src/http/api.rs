@@ -2,13 +2,19 @@
 //! (`ContextJwt`); the tenant and user go to the function as context, never from input. This
 //! handler also answers unknown endpoints (404) and methods (405) in JSON, caps bodies (413),
 //! and gives server-function errors their real status (server_fn 0.8 sends 500 for all).
+//!
+//! It runs the registered server function itself, in a reactive owner holding only this app's
+//! contexts: leptos_axum's generic dispatcher also copies the request parts (every header) and
+//! a response-options cell into each call, which no function here reads.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use leptos::prelude::provide_context;
-use leptos::server_fn::axum::server_fn_paths;
+use leptos::reactive::computed::ScopedFuture;
+use leptos::reactive::owner::Owner;
+use leptos::server_fn::axum::{get_server_fn_service, server_fn_paths};
 
 use crate::connect::extractors::ContextJwt;
 use crate::http::errors::json_error;
@@ -27,30 +33,9 @@ pub async fn server_fn(
     req: Request<Body>,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let path = parts.uri.path();
-    let methods: Vec<_> = server_fn_paths()
-        .filter(|(p, _)| *p == path)
-        .map(|(_, m)| m)
-        .collect();
-    if methods.is_empty() {
-        return json_error(&AppError::NotFound {
-            message: "There is no API endpoint at this path.".into(),
-        });
-    }
-    if !methods.contains(&parts.method) {
-        let mut res = json_error(&AppError::MethodNotAllowed {
-            message: "This endpoint does not accept this method.".into(),
-        });
-        let allow = methods
-            .iter()
-            .map(|m| m.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        if let Ok(v) = HeaderValue::from_str(&allow) {
-            res.headers_mut().insert(header::ALLOW, v);
-        }
-        return res;
-    }
+    let Some(mut service) = get_server_fn_service(parts.uri.path(), parts.method.clone()) else {
+        return not_found_or_not_allowed(parts.uri.path());
+    };
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -66,22 +51,49 @@ pub async fn server_fn(
 
     tracing::debug!(token_kind = verified.kind.as_str(), "api call");
     let auth = AuthCtx {
-        client_key: verified.tenant.client_key.clone(),
-        account_id: verified.claims.sub.clone(),
-        site_url: verified.tenant.site_url().to_string(),
+        client_key: verified.tenant.client_key,
+        account_id: verified.claims.sub,
+        site_url: verified
+            .tenant
+            .display_url
+            .unwrap_or(verified.tenant.base_url),
         host_locale: None,
     };
     let preferences = state.preferences.clone();
-    let res = leptos_axum::handle_server_fns_with_context(
-        move || {
-            provide_context(auth.clone());
-            provide_context(preferences.clone());
-        },
-        req,
-    )
-    .await
-    .into_response();
+    let owner = Owner::new();
+    let res = owner
+        .with(|| {
+            provide_context(auth);
+            provide_context(preferences);
+            ScopedFuture::new(service.run(req))
+        })
+        .await;
     with_error_status(res).await
+}
+
+/// 404 for a path no server function has, 405 (with `Allow`) for one it has with another method.
+fn not_found_or_not_allowed(path: &str) -> Response {
+    let methods: Vec<_> = server_fn_paths()
+        .filter(|(p, _)| *p == path)
+        .map(|(_, m)| m)
+        .collect();
+    if methods.is_empty() {
+        return json_error(&AppError::NotFound {
+            message: "There is no API endpoint at this path.".into(),
+        });
+    }
+    let mut res = json_error(&AppError::MethodNotAllowed {
+        message: "This endpoint does not accept this method.".into(),
+    });
+    let allow = methods
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Ok(v) = HeaderValue::from_str(&allow) {
+        res.headers_mut().insert(header::ALLOW, v);
+    }
+    res
 }
 
 /// server_fn 0.8 answers every `Err` with 500; the body says which `AppError` it was, and that
