@@ -84,6 +84,11 @@ impl UnverifiedToken {
         &self.claims
     }
 
+    /// The claims, taking them out of the token.
+    pub fn into_claims(self) -> Claims {
+        self.claims
+    }
+
     /// `b64header.b64payload`, the bytes the signature covers.
     pub fn signing_input(&self) -> &str {
         &self.signing_input

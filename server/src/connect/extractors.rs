@@ -19,8 +19,12 @@ pub struct ContextJwt(pub Verified);
 /// A verified page-load token from `?jwt=`, bound to this exact request: page routes.
 pub struct IframeJwt(pub Verified);
 
-/// A verified HS256 host callback (`enabled`/`disabled`), bound to this request.
-pub struct HostCallbackJwt(pub Verified);
+/// A verified HS256 host callback (`enabled`/`disabled`), bound to this request, with the
+/// token's identity for the replay check.
+pub struct HostCallbackJwt {
+    pub verified: Verified,
+    pub replay_key: [u8; 32],
+}
 
 /// A verified signed lifecycle callback (`installed`/`uninstalled`) with its validated body.
 pub struct LifecycleJwt {
@@ -214,12 +218,15 @@ impl FromRequestParts<AppState> for HostCallbackJwt {
     ) -> Result<Self, Self::Rejection> {
         let reject = |e| ApiRejection::new(state, "host_callback", e);
         let token = header_token(&parts.headers).map_err(reject)?;
-        let verified = state
+        let (verified, replay_key) = state
             .verifier
             .host_callback(token, target(parts))
             .await
             .map_err(reject)?;
-        Ok(Self(verified))
+        Ok(Self {
+            verified,
+            replay_key,
+        })
     }
 }
 

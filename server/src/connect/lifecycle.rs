@@ -176,7 +176,7 @@ async fn host_state_change(
     if let Err(problem) = validate_body(&state, &body, event) {
         return bad(problem);
     }
-    let verified = cb.0;
+    let verified = cb.verified;
     if body.client_key != verified.tenant.client_key {
         // Same rule as for signed installs: the body must be about the token's tenant.
         return ApiRejection::new(
@@ -189,7 +189,7 @@ async fn host_state_change(
     let claims = &verified.claims;
     apply_once(
         &state,
-        verified.replay_key,
+        cb.replay_key,
         state.verifier.replay_expiry(claims),
         event,
         &body.client_key,

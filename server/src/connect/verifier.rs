@@ -75,8 +75,6 @@ pub struct Verified {
     pub tenant: Tenant,
     pub claims: Claims,
     pub kind: TokenKind,
-    /// Identity of this exact token (hash of signing input and decoded signature).
-    pub replay_key: [u8; 32],
 }
 
 /// Which tenant states a token kind accepts.
@@ -239,16 +237,15 @@ impl Verifier {
         &self,
         token: &str,
         tenancy: Tenancy,
-    ) -> Result<(Tenant, Claims, [u8; 32]), AuthError> {
+    ) -> Result<(Tenant, UnverifiedToken), AuthError> {
         let parsed = UnverifiedToken::parse(token)?;
         if parsed.header().alg != "HS256" {
             return Err(VerifyError::UnsupportedAlgorithm.into());
         }
         let tenant = self.tenant(&parsed.claims().iss, tenancy).await?;
         verify_hs256(&parsed, tenant.secret.as_bytes())?;
-        let claims = parsed.claims().clone();
-        claims.check_times(now(), self.leeway_secs)?;
-        Ok((tenant, claims, parsed.replay_key()))
+        parsed.claims().check_times(now(), self.leeway_secs)?;
+        Ok((tenant, parsed))
     }
 
     /// HS256 tokens bound to one request (page loads, host callbacks): qsh must be the hash of
@@ -258,19 +255,13 @@ impl Verifier {
         token: &str,
         target: RequestTarget<'_>,
         tenancy: Tenancy,
-        kind: TokenKind,
-    ) -> Result<Verified, AuthError> {
-        let (tenant, claims, replay_key) = self.verify_symmetric(token, tenancy).await?;
-        if claims.kind.is_some() {
+    ) -> Result<(Tenant, UnverifiedToken), AuthError> {
+        let (tenant, parsed) = self.verify_symmetric(token, tenancy).await?;
+        if parsed.claims().kind.is_some() {
             return Err(VerifyError::InvalidClaim("kind").into());
         }
-        claims.check_qsh(&self.expected_qsh(target))?;
-        Ok(Verified {
-            tenant,
-            claims,
-            kind,
-            replay_key,
-        })
+        parsed.claims().check_qsh(&self.expected_qsh(target))?;
+        Ok((tenant, parsed))
     }
 
     /// A page-load token (`?jwt=`) of an installed or enabled tenant.
@@ -279,14 +270,21 @@ impl Verifier {
         token: &str,
         target: RequestTarget<'_>,
     ) -> Result<Verified, AuthError> {
-        self.bound_to_request(token, target, Tenancy::Active, TokenKind::Iframe)
-            .await
+        let (tenant, parsed) = self
+            .bound_to_request(token, target, Tenancy::Active)
+            .await?;
+        Ok(Verified {
+            tenant,
+            claims: parsed.into_claims(),
+            kind: TokenKind::Iframe,
+        })
     }
 
     /// An API token (`Authorization: JWT`): qsh exactly `context-qsh`. Also accepts the app's
     /// own session tokens, which may live at most 15 minutes.
     pub async fn context(&self, token: &str) -> Result<Verified, AuthError> {
-        let (tenant, claims, replay_key) = self.verify_symmetric(token, Tenancy::Active).await?;
+        let (tenant, parsed) = self.verify_symmetric(token, Tenancy::Active).await?;
+        let claims = parsed.into_claims();
         claims.check_qsh(CONTEXT_QSH)?;
         let kind = match claims.kind.as_deref() {
             None => TokenKind::HostContext,
@@ -299,24 +297,27 @@ impl Verifier {
             tenant,
             claims,
             kind,
-            replay_key,
         })
     }
 
     /// `enabled`/`disabled` callbacks: HS256 with the tenant's secret, computed qsh; a disabled
-    /// tenant is accepted so that it can be enabled again.
+    /// tenant is accepted so that it can be enabled again. Also returns the token's identity
+    /// (hash of signing input and decoded signature) for the replay check.
     pub async fn host_callback(
         &self,
         token: &str,
         target: RequestTarget<'_>,
-    ) -> Result<Verified, AuthError> {
-        self.bound_to_request(
-            token,
-            target,
-            Tenancy::NotUninstalled,
-            TokenKind::HostCallback,
-        )
-        .await
+    ) -> Result<(Verified, [u8; 32]), AuthError> {
+        let (tenant, parsed) = self
+            .bound_to_request(token, target, Tenancy::NotUninstalled)
+            .await?;
+        let replay_key = parsed.replay_key();
+        let verified = Verified {
+            tenant,
+            claims: parsed.into_claims(),
+            kind: TokenKind::HostCallback,
+        };
+        Ok((verified, replay_key))
     }
 
     /// `installed`/`uninstalled`: RS256 only, key fetched by a validated `kid`; `aud` must be our
