@@ -36,8 +36,11 @@ tokio::task_local! {
     static REQUEST_ID: HeaderValue;
 }
 
+/// Writes one whole log line.
+type Sink = Box<dyn Fn(&[u8]) + Send + Sync>;
+
 /// Where JSON access lines go, set once by `init_with` (none: access lines are tracing events).
-static JSON_SINK: OnceLock<Box<dyn Fn(&[u8]) + Send + Sync>> = OnceLock::new();
+static JSON_SINK: OnceLock<Sink> = OnceLock::new();
 
 /// Installs the global subscriber writing to stdout: JSON lines when `json`, else human lines.
 pub fn init(json: bool) {
@@ -227,7 +230,7 @@ fn json_access_line(
         .and_then(|_| json_str(&mut w, method.as_str()))
         .and_then(|_| w.write_str(",\"path\":"))
         .and_then(|_| json_str(&mut w, path))
-        .and_then(|_| write!(w, ",\"status\":{status},\"latency_us\":{us}}}}}\n"));
+        .and_then(|_| writeln!(w, ",\"status\":{status},\"latency_us\":{us}}}}}"));
     line
 }
 
