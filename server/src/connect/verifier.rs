@@ -68,6 +68,11 @@ impl Tenant {
     pub fn site_url(&self) -> &str {
         self.display_url.as_deref().unwrap_or(&self.base_url)
     }
+
+    /// `site_url`, without a copy.
+    pub fn into_site_url(self) -> String {
+        self.display_url.unwrap_or(self.base_url)
+    }
 }
 
 #[derive(Debug, Clone)]

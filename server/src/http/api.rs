@@ -50,13 +50,11 @@ pub async fn server_fn(
     let req = Request::from_parts(parts, Body::from(bytes));
 
     tracing::debug!(token_kind = verified.kind.as_str(), "api call");
+    let tenant = verified.tenant;
     let auth = AuthCtx {
-        client_key: verified.tenant.client_key,
+        client_key: tenant.client_key.clone(),
         account_id: verified.claims.sub,
-        site_url: verified
-            .tenant
-            .display_url
-            .unwrap_or(verified.tenant.base_url),
+        site_url: tenant.into_site_url(),
         host_locale: None,
     };
     let preferences = state.preferences.clone();
