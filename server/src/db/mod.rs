@@ -2,6 +2,7 @@
 //! several instances), migrations at start-up, and the mapping of driver errors to "unavailable"
 //! or "failed". Repositories live in the submodules; SQL lives only here.
 
+pub mod group_commit;
 pub mod preferences;
 pub mod replay;
 pub mod tenants;
@@ -11,7 +12,8 @@ use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
-use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
+
+use group_commit::GroupCommit;
 
 /// Every SQLite connection's settings. WAL lets readers run beside the writer; busy_timeout
 /// queues writers instead of failing them; NORMAL is durable across process crashes.
@@ -30,11 +32,8 @@ pub struct Db {
     backend: Backend,
     /// For a SQLite file: the lock that makes this process its only user (`lock_sqlite_file`).
     _lock: Option<std::sync::Arc<std::fs::File>>,
-    /// SQLite: the one connection preference saves go through (`Db::writer`).
-    writer: Option<std::sync::Arc<Mutex<Option<AnyConnection>>>>,
-    /// How long a request waits for a connection (pool or writer) before the store is
-    /// "unavailable".
-    acquire_timeout: Duration,
+    /// SQLite file: the writer task preference saves go through (`group_commit`).
+    group_commit: Option<GroupCommit>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -240,7 +239,7 @@ impl Db {
                 Backend::Postgres => format!("cannot connect to PostgreSQL: {e}"),
             })?;
         // A file only: every connection to `sqlite::memory:` would open a database of its own.
-        let writer = match backend {
+        let group_commit = match backend {
             Backend::Sqlite if lock.is_some() => {
                 let mut conn = AnyConnection::connect(&url)
                     .await
@@ -248,7 +247,7 @@ impl Db {
                 conn.execute(SQLITE_PRAGMAS)
                     .await
                     .map_err(|e| format!("cannot open the SQLite database: {e}"))?;
-                Some(std::sync::Arc::new(Mutex::new(Some(conn))))
+                Some(GroupCommit::start(conn, acquire_timeout))
             }
             _ => None,
         };
@@ -256,25 +255,14 @@ impl Db {
             pool,
             backend,
             _lock: lock,
-            writer,
-            acquire_timeout,
+            group_commit,
         })
     }
 
-    /// SQLite: the connection for a preference save, waited for at most the store timeout;
-    /// `None` on PostgreSQL (saves use the pool). SQLite lets one writer in at a time anyway;
-    /// saving through one long-lived connection skips the pool's acquire and the ping sqlx makes
-    /// on every release (a second round trip to SQLite's worker thread: ~7% of a save's CPU).
-    pub async fn writer(&self) -> Result<Option<MappedMutexGuard<'_, AnyConnection>>, DbError> {
-        let Some(writer) = &self.writer else {
-            return Ok(None);
-        };
-        let guard = tokio::time::timeout(self.acquire_timeout, writer.lock())
-            .await
-            .map_err(|_| DbError::Unavailable)?;
-        MutexGuard::try_map(guard, Option::as_mut)
-            .map(Some)
-            .map_err(|_| DbError::Unavailable)
+    /// SQLite file: preference saves are group-committed through one connection (SQLite admits
+    /// one writer at a time; see `group_commit`); `None` on PostgreSQL, where saves use the pool.
+    pub fn group_commit(&self) -> Option<&GroupCommit> {
+        self.group_commit.as_ref()
     }
 
     /// Applies the pending migrations of this backend. On PostgreSQL sqlx holds an advisory lock
@@ -323,10 +311,8 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        if let Some(writer) = &self.writer
-            && let Some(conn) = writer.lock().await.take()
-        {
-            let _ = conn.close().await;
+        if let Some(group_commit) = &self.group_commit {
+            group_commit.close().await;
         }
         self.pool.close().await;
     }
@@ -418,8 +404,7 @@ mod tests {
             pool,
             backend: Backend::Postgres,
             _lock: None,
-            writer: None,
-            acquire_timeout: Duration::from_millis(500),
+            group_commit: None,
         };
         let started = std::time::Instant::now();
         let err = tenants::find(&db, "t").await.unwrap_err();

@@ -5,6 +5,7 @@ use app::preferences::store::{PreferencesStore, SaveOutcome, StoreError, StoredP
 use app::preferences::{Preferences, SCHEMA_VERSION};
 use sqlx::Row;
 
+use super::group_commit::Save;
 use super::{Db, DbError, now};
 
 /// The stored JSON of any schema version, as today's type. Add a step here when
@@ -58,34 +59,19 @@ impl SqlPreferences {
             .map_err(|e| DbError::Failed(format!("cannot encode preferences: {e}")))?;
         let now = now();
         let revision = base_revision + 1;
-        let query = if base_revision == 0 {
-            sqlx::query(
-                "INSERT INTO preferences (client_key, account_id, schema_version, data, revision, updated_at) \
-                 VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (client_key, account_id) DO NOTHING",
-            )
-            .bind(client_key)
-            .bind(account_id)
-            .bind(SCHEMA_VERSION)
-            .bind(&data)
-            .bind(now)
-        } else {
-            sqlx::query(
-                "UPDATE preferences SET schema_version = $1, data = $2, revision = $3, updated_at = $4 \
-                 WHERE client_key = $5 AND account_id = $6 AND revision = $7",
-            )
-            .bind(SCHEMA_VERSION)
-            .bind(&data)
-            .bind(revision)
-            .bind(now)
-            .bind(client_key)
-            .bind(account_id)
-            .bind(base_revision)
+        let save = Save {
+            client_key: client_key.to_owned(),
+            account_id: account_id.to_owned(),
+            schema_version: SCHEMA_VERSION,
+            data,
+            base_revision,
+            updated_at: now,
         };
-        let written = match self.0.writer().await? {
-            Some(mut writer) => query.execute(&mut *writer).await?,
-            None => query.execute(self.0.pool()).await?,
+        let written = match self.0.group_commit() {
+            Some(group_commit) => group_commit.save(save).await?,
+            None => self.save_through_pool(&save).await?,
         };
-        if written.rows_affected() == 1 {
+        if written {
             return Ok(SaveOutcome::Saved(StoredPreferences {
                 preferences: preferences.clone(),
                 revision,
@@ -95,6 +81,38 @@ impl SqlPreferences {
         Ok(SaveOutcome::Conflict(
             self.load_row(client_key, account_id).await?,
         ))
+    }
+
+    /// One save as one statement (PostgreSQL): whether the row was written.
+    async fn save_through_pool(&self, s: &Save) -> Result<bool, DbError> {
+        let done = if s.base_revision == 0 {
+            sqlx::query(
+                "INSERT INTO preferences (client_key, account_id, schema_version, data, revision, updated_at) \
+                 VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (client_key, account_id) DO NOTHING",
+            )
+            .bind(&s.client_key)
+            .bind(&s.account_id)
+            .bind(s.schema_version)
+            .bind(&s.data)
+            .bind(s.updated_at)
+            .execute(self.0.pool())
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE preferences SET schema_version = $1, data = $2, revision = $3, updated_at = $4 \
+                 WHERE client_key = $5 AND account_id = $6 AND revision = $7",
+            )
+            .bind(s.schema_version)
+            .bind(&s.data)
+            .bind(s.base_revision + 1)
+            .bind(s.updated_at)
+            .bind(&s.client_key)
+            .bind(&s.account_id)
+            .bind(s.base_revision)
+            .execute(self.0.pool())
+            .await?
+        };
+        Ok(done.rows_affected() == 1)
     }
 }
 
