@@ -14,7 +14,7 @@ pub use claims::{Claims, DEFAULT_LEEWAY_SECS, MAX_LEEWAY_SECS};
 pub use error::{MintError, VerifyError};
 pub use kid::{Kid, install_key_url};
 pub use mint::SESSION_KIND;
-pub use qsh::{CONTEXT_QSH, canonical_request, query_string_hash};
+pub use qsh::{CONTEXT_QSH, canonical_request, query_string_hash, query_values};
 pub use token::{Header, MAX_TOKEN_BYTES, UnverifiedToken};
 pub use verify::{InstallPublicKey, verify_hs256, verify_rs256};
 

@@ -2,8 +2,9 @@
 //! canonicaliser computes them (connect-auth.md §1.3). Never percent-decodes the path and never
 //! Unicode-normalises anything: every byte of the request must count.
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, utf8_percent_encode};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The fixed `qsh` of context JWTs (`AP.context.getToken()`) and of app session tokens.
@@ -105,6 +106,33 @@ fn canonical_query(raw_query: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// The decoded values of the query parameters named `name`, in order. Parsed exactly as
+/// `form_urlencoded::parse` does (`&`-separated, empty pairs skipped, split at the first `=`,
+/// `+` is a space, lossy UTF-8, names compared after decoding), but only the matching values are
+/// decoded: a page URL's ~300-byte `jwt` is not decoded to find `loc`.
+pub fn query_values<'a>(raw_query: &'a str, name: &'a str) -> impl Iterator<Item = Cow<'a, str>> {
+    raw_query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter_map(move |pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (form_decode(key) == name).then(|| form_decode(value))
+        })
+}
+
+/// application/x-www-form-urlencoded decoding of one name or value.
+fn form_decode(raw: &str) -> Cow<'_, str> {
+    if !raw.bytes().any(|b| b == b'+' || b == b'%') {
+        return Cow::Borrowed(raw);
+    }
+    let spaced = raw.replace('+', " ");
+    Cow::Owned(
+        percent_decode(spaced.as_bytes())
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 fn encode(s: &str) -> String {
@@ -333,5 +361,34 @@ mod tests {
             query_string_hash("GET", "/p", "v=%EF%BD%9E&v=%F0%9F%98%80", ""),
             "20386383fb04fa2f21642c57e63775f658c12d6a85eb72c1b303fc58187afce6"
         );
+    }
+
+    #[test]
+    fn query_values_parse_like_form_urlencoded() {
+        let queries = [
+            "",
+            "a=1&b=2&a=3",
+            "&&a=1&&",
+            "jwt=x.y.z&loc=en-GB",
+            "%6Awt=encoded-name&j%77t=again",
+            "loc=de+DE&loc=fr%2BFR&loc",
+            "x=%E2%9C%93&x=%FF%FE&x=%zz&x==eq=",
+            "na%20me=v+a+l&na+me=w",
+        ];
+        for q in queries {
+            let mut names: Vec<String> = form_urlencoded::parse(q.as_bytes())
+                .map(|(k, _)| k.into_owned())
+                .collect();
+            names.extend(["absent".to_string(), "na me".to_string()]);
+            for name in &names {
+                let ours: Vec<String> = query_values(q, name).map(Cow::into_owned).collect();
+                let reference: Vec<String> = form_urlencoded::parse(q.as_bytes())
+                    .filter(|(k, _)| k == name)
+                    .map(|(_, v)| v.into_owned())
+                    .collect();
+                assert_eq!(ours, reference, "{q:?} {name:?}");
+            }
+        }
+        assert_eq!(query_values("%6Awt=a&jwt=b", "jwt").count(), 2);
     }
 }

@@ -2,6 +2,8 @@
 //! accepts. Each reads the token only from its allowed place (`?jwt=` for pages, the
 //! `Authorization: JWT` header otherwise), verifies it, and rejects with the route's error shape.
 
+use std::borrow::Cow;
+
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -177,10 +179,8 @@ fn header_token(headers: &HeaderMap) -> Result<&str, AuthError> {
 }
 
 /// The single `jwt` query parameter (raw query, form-decoded).
-fn query_token(query: &str) -> Result<String, AuthError> {
-    let mut tokens = form_urlencoded::parse(query.as_bytes())
-        .filter(|(k, _)| k == "jwt")
-        .map(|(_, v)| v.into_owned());
+fn query_token(query: &str) -> Result<Cow<'_, str>, AuthError> {
+    let mut tokens = connect::query_values(query, "jwt");
     match (tokens.next(), tokens.next()) {
         (Some(t), None) => Ok(t),
         _ => Err(VerifyError::Malformed("jwt parameter").into()),

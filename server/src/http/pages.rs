@@ -17,9 +17,9 @@ use app::preferences::Locale;
 
 /// The locale Confluence reported in the page URL (`loc`), if it is one we support.
 fn host_locale(query: &str) -> Option<Locale> {
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "loc")
-        .and_then(|(_, v)| Locale::from_host_tag(&v))
+    connect::query_values(query, "loc")
+        .next()
+        .and_then(|v| Locale::from_host_tag(&v))
 }
 
 pub async fn preferences(
