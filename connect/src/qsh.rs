@@ -78,12 +78,12 @@ fn strip_base_path<'a>(raw_path: &'a str, base_path: &str) -> &'a str {
 /// Decoded parameters grouped by name, values in UTF-16 order, names in encoded order.
 fn canonical_query(raw_query: &str) -> String {
     let mut grouped: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (name, value) in form_urlencoded::parse(raw_query.as_bytes()) {
+    for (name, raw_value) in pairs(raw_query) {
         if name != JWT_PARAM {
             grouped
                 .entry(name.into_owned())
                 .or_default()
-                .push(value.into_owned());
+                .push(form_decode(raw_value).into_owned());
         }
     }
     let mut params: Vec<(String, Vec<String>)> = grouped
@@ -113,12 +113,17 @@ fn canonical_query(raw_query: &str) -> String {
 /// `+` is a space, lossy UTF-8, names compared after decoding), but only the matching values are
 /// decoded: a page URL's ~300-byte `jwt` is not decoded to find `loc`.
 pub fn query_values<'a>(raw_query: &'a str, name: &'a str) -> impl Iterator<Item = Cow<'a, str>> {
+    pairs(raw_query).filter_map(move |(key, value)| (key == name).then(|| form_decode(value)))
+}
+
+/// The query's parameters as (decoded name, raw value), split as `form_urlencoded::parse` does.
+fn pairs(raw_query: &str) -> impl Iterator<Item = (Cow<'_, str>, &str)> {
     raw_query
         .split('&')
         .filter(|pair| !pair.is_empty())
-        .filter_map(move |pair| {
+        .map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (form_decode(key) == name).then(|| form_decode(value))
+            (form_decode(key), value)
         })
 }
 
