@@ -615,7 +615,7 @@ fn LabelEditor(
     };
     let pages = move || labels.with(|l| l.len().div_ceil(per_page()).max(1));
     let add = move || {
-        let label = new_label.get().trim().to_lowercase();
+        let label = crate::preferences::lowercase(new_label.get().trim());
         let problem = validate_label(&label).err().or_else(|| {
             labels.with(|l| {
                 if l.contains(&label) {
