@@ -2,7 +2,7 @@
 //! without JavaScript); after hydration the form validates as the user types, saves through
 //! `save_preferences`, and explains every outcome in an `aria-live` region.
 
-use leptos::either::Either;
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos::server::codee;
 
@@ -95,6 +95,34 @@ enum Status {
     Forbidden,
     Failed,
     Reloaded,
+}
+
+/// The class and text of a one-line status banner. (`Idle` shows nothing and a conflict has its
+/// own banner with buttons.)
+fn banner(status: &Status) -> (&'static str, &'static str) {
+    match status {
+        Status::Saving => ("banner", "Saving…"),
+        Status::Saved => ("banner banner-success", "Saved."),
+        Status::Reloaded => ("banner", "Loaded the version saved elsewhere."),
+        Status::Invalid => (
+            "banner banner-error",
+            "Some values need fixing before they can be saved.",
+        ),
+        Status::Expired => (
+            "banner banner-error",
+            "Your session has ended, so nothing was saved: it expired, or the app was removed from this site. Reopen this page from Confluence to continue.",
+        ),
+        Status::Forbidden => (
+            "banner banner-error",
+            "Anonymous visitors can't save preferences.",
+        ),
+        Status::Unavailable => (
+            "banner banner-error",
+            "The server is not answering, so nothing was saved. Try again in a moment.",
+        ),
+        Status::Failed => ("banner banner-error", "Saving failed. Try again."),
+        Status::Idle | Status::Conflict(_) => ("banner", ""),
+    }
 }
 
 fn field_error_text(code: &str) -> &'static str {
@@ -434,49 +462,18 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
             </form>
 
             <div class="status" role="status" aria-live="polite">
+                // One plain banner view for every one-line outcome, the conflict banner, or
+                // nothing: three branches rather than ten type-erased views, each of which
+                // compiled its own build, rebuild and hydration code into the wasm.
                 {move || match status.get() {
-                    Status::Idle => ().into_any(),
-                    Status::Saving => view! { <p class="banner">"Saving…"</p> }.into_any(),
-                    Status::Saved => view! { <p class="banner banner-success">"Saved."</p> }.into_any(),
-                    Status::Reloaded => {
-                        view! { <p class="banner">"Loaded the version saved elsewhere."</p> }.into_any()
-                    }
-                    Status::Invalid => {
-                        view! {
-                            <p class="banner banner-error">"Some values need fixing before they can be saved."</p>
-                        }
-                            .into_any()
-                    }
-                    Status::Expired => {
-                        view! {
-                            <p class="banner banner-error">
-                                "Your session has ended, so nothing was saved: it expired, or the app was removed from this site. Reopen this page from Confluence to continue."
-                            </p>
-                        }
-                            .into_any()
-                    }
-                    Status::Forbidden => {
-                        view! { <p class="banner banner-error">"Anonymous visitors can't save preferences."</p> }
-                            .into_any()
-                    }
-                    Status::Unavailable => {
-                        view! {
-                            <p class="banner banner-error">
-                                "The server is not answering, so nothing was saved. Try again in a moment."
-                            </p>
-                        }
-                            .into_any()
-                    }
-                    Status::Failed => {
-                        view! { <p class="banner banner-error">"Saving failed. Try again."</p> }.into_any()
-                    }
+                    Status::Idle => EitherOf3::A(()),
                     Status::Conflict(current) => {
                         let theirs = (*current).clone();
                         let when = current
                             .updated_at
                             .map(|t| format_date(t, draft.date_format.get_untracked(), draft.locale.get_untracked()))
                             .unwrap_or_default();
-                        view! {
+                        EitherOf3::C(view! {
                             <div class="banner banner-warning conflict">
                                 <p>
                                     "These preferences were saved from another tab or device (" {when}
@@ -499,8 +496,11 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
                                     </button>
                                 </div>
                             </div>
-                        }
-                            .into_any()
+                        })
+                    }
+                    other => {
+                        let (class, text) = banner(&other);
+                        EitherOf3::B(view! { <p class=class>{text}</p> })
                     }
                 }}
             </div>
