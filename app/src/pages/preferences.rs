@@ -389,19 +389,18 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
                         id="locale"
                         name="locale"
                         label="Language for dates"
-                        value=draft.locale
-                        choices=Locale::ALL.to_vec()
-                        key=Locale::tag
-                        text=|l: Locale| l.name().to_string()
+                        choices=choices(draft.locale, &Locale::ALL, Locale::tag, |l| l.name().to_string())
                     />
                     <SelectField
                         id="date-format"
                         name="date_format"
                         label="Date format"
-                        value=draft.date_format
-                        choices=DateFormat::ALL.to_vec()
-                        key=date_format_value
-                        text=move |f| format_date(SAMPLE_DATE, f, draft.locale.get())
+                        choices=choices(
+                            draft.date_format,
+                            &DateFormat::ALL,
+                            date_format_value,
+                            move |f| format_date(SAMPLE_DATE, f, draft.locale.get()),
+                        )
                     />
                 </fieldset>
 
@@ -411,10 +410,9 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
                         id="email-digest"
                         name="email_digest"
                         label="Email digest"
-                        value=draft.email_digest
-                        choices=EmailDigest::ALL.to_vec()
-                        key=digest_value
-                        text=|d| digest_text(d).to_string()
+                        choices=choices(draft.email_digest, &EmailDigest::ALL, digest_value, |d| {
+                            digest_text(d).to_string()
+                        })
                     />
                     <TextField
                         id="default-space-key"
@@ -508,21 +506,59 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
     }
 }
 
-/// A labelled `<select>` over `choices`; `key` is each option's value, `text` its (reactive) label.
-#[component]
-fn SelectField<T>(
-    id: &'static str,
-    name: &'static str,
-    label: &'static str,
+/// The choices of one `<select>`, with the enum they choose from erased: one compiled copy of
+/// `SelectField` then serves every enum (a generic component was compiled once per enum, build,
+/// hydrate and rebuild code included).
+struct Choices {
+    /// Each option's `value`, in order.
+    keys: Vec<&'static str>,
+    /// The index of the current value, if it is one of the options.
+    selected: Signal<Option<usize>>,
+    /// Sets the value to the option at this index.
+    pick: Callback<usize>,
+    /// The (reactive) label of the option at this index.
+    text: Callback<usize, String>,
+}
+
+fn choices<T>(
     value: RwSignal<T>,
-    choices: Vec<T>,
+    all: &'static [T],
     key: fn(T) -> &'static str,
-    #[prop(into)] text: Callback<T, String>,
-) -> impl IntoView
+    text: impl Fn(T) -> String + Send + Sync + 'static,
+) -> Choices
 where
     T: Copy + PartialEq + Send + Sync + 'static,
 {
-    let lookup = choices.clone();
+    Choices {
+        keys: all.iter().map(|c| key(*c)).collect(),
+        selected: Signal::derive(move || {
+            let current = value.get();
+            all.iter().position(|c| *c == current)
+        }),
+        pick: Callback::new(move |i: usize| {
+            if let Some(c) = all.get(i) {
+                value.set(*c);
+            }
+        }),
+        text: Callback::new(move |i: usize| all.get(i).map(|c| text(*c)).unwrap_or_default()),
+    }
+}
+
+/// A labelled `<select>` over `choices`.
+#[component]
+fn SelectField(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+    choices: Choices,
+) -> impl IntoView {
+    let Choices {
+        keys,
+        selected,
+        pick,
+        text,
+    } = choices;
+    let lookup = keys.clone();
     view! {
         <div class="field">
             <label class="label" for=id>
@@ -533,17 +569,18 @@ where
                 name=name
                 on:change=move |ev| {
                     let picked = event_target_value(&ev);
-                    if let Some(c) = lookup.iter().copied().find(|c| key(*c) == picked) {
-                        value.set(c);
+                    if let Some(i) = lookup.iter().position(|k| *k == picked) {
+                        pick.run(i);
                     }
                 }
             >
-                {choices
+                {keys
                     .into_iter()
-                    .map(|c| {
+                    .enumerate()
+                    .map(|(i, key)| {
                         view! {
-                            <option value=key(c) selected=move || value.get() == c>
-                                {move || text.run(c)}
+                            <option value=key selected=move || selected.get() == Some(i)>
+                                {move || text.run(i)}
                             </option>
                         }
                     })
