@@ -281,13 +281,8 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
         })
     };
 
-    let save = Action::new(move |(base, prefs): &(i64, Preferences)| {
-        save_preferences(*base, prefs.clone())
-    });
-    Effect::new(move |_| {
-        let Some(result) = save.value().get() else {
-            return;
-        };
+    // What an answer to a save does to the form.
+    let apply = move |result: Result<PreferencesView, AppError>| {
         server_errors.set(Vec::new());
         match result {
             Ok(view) => {
@@ -308,7 +303,12 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
             }
             Err(_) => status.set(Status::Failed),
         }
-    });
+    };
+    // Saves in flight, and the number of the latest one: as with an `Action`, only the answer to
+    // the latest save is applied. (A plain task instead of an `Action`: the form needs none of an
+    // `Action`'s other machinery, which cost about 1 KB of the wasm.)
+    let in_flight = RwSignal::new(0u32);
+    let latest = StoredValue::new(0u32);
     Effect::new(move |_| {
         status.track();
         draft.labels.track();
@@ -318,7 +318,16 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
     let submit = move |base: i64| match draft.parse() {
         Ok(prefs) => {
             status.set(Status::Saving);
-            save.dispatch((base, prefs));
+            let n = latest.get_value().wrapping_add(1);
+            latest.set_value(n);
+            in_flight.update(|c| *c += 1);
+            leptos::task::spawn_local(async move {
+                let result = save_preferences(base, prefs).await;
+                in_flight.update(|c| *c -= 1);
+                if latest.get_value() == n {
+                    apply(result);
+                }
+            });
         }
         Err(_) => status.set(Status::Invalid),
     };
@@ -335,7 +344,7 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
     };
 
     let theme_attr = move || theme_value(draft.theme.get());
-    let saving = move || save.pending().get();
+    let saving = move || in_flight.get() > 0;
     let editable = move || can_edit && hydrated.get();
 
     view! {
