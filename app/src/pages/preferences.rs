@@ -473,7 +473,9 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
                 // nothing: three branches rather than ten type-erased views, each of which
                 // compiled its own build, rebuild and hydration code into the wasm.
                 {move || match status.get() {
-                    Status::Idle => EitherOf3::A(()),
+                    // `().into_any()` as before: the server writes its placeholder comment
+                    // (`<!--<() />-->`) into the page, and the page must not change.
+                    Status::Idle => EitherOf3::A(().into_any()),
                     Status::Conflict(current) => {
                         let theirs = (*current).clone();
                         let when = current
