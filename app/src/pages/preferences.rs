@@ -251,10 +251,11 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
     let status = RwSignal::new(Status::Idle);
     let server_errors = RwSignal::new(Vec::<FieldError>::new());
     let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    // Outside Confluence nobody can renew the page's token: say so when it runs out, rather than
-    // letting the next save fail.
+    // Once, in the browser after hydration: the controls become usable; and outside Confluence,
+    // where nobody can renew the page's token, say so when it runs out rather than letting the
+    // next save fail. (One effect for both: each `Effect` is its own compiled code.)
     Effect::new(move |_| {
+        hydrated.set(true);
         let Some(exp) = crate::client::token::current_expiry() else {
             return;
         };
