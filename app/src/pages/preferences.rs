@@ -2,7 +2,7 @@
 //! without JavaScript); after hydration the form validates as the user types, saves through
 //! `save_preferences`, and explains every outcome in an `aria-live` region.
 
-use leptos::either::Either;
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos::server::codee;
 
@@ -95,6 +95,34 @@ enum Status {
     Forbidden,
     Failed,
     Reloaded,
+}
+
+/// The class and text of a one-line status banner. (`Idle` shows nothing and a conflict has its
+/// own banner with buttons.)
+fn banner(status: &Status) -> (&'static str, &'static str) {
+    match status {
+        Status::Saving => ("banner", "Saving…"),
+        Status::Saved => ("banner banner-success", "Saved."),
+        Status::Reloaded => ("banner", "Loaded the version saved elsewhere."),
+        Status::Invalid => (
+            "banner banner-error",
+            "Some values need fixing before they can be saved.",
+        ),
+        Status::Expired => (
+            "banner banner-error",
+            "Your session has ended, so nothing was saved: it expired, or the app was removed from this site. Reopen this page from Confluence to continue.",
+        ),
+        Status::Forbidden => (
+            "banner banner-error",
+            "Anonymous visitors can't save preferences.",
+        ),
+        Status::Unavailable => (
+            "banner banner-error",
+            "The server is not answering, so nothing was saved. Try again in a moment.",
+        ),
+        Status::Failed => ("banner banner-error", "Saving failed. Try again."),
+        Status::Idle | Status::Conflict(_) => ("banner", ""),
+    }
 }
 
 fn field_error_text(code: &str) -> &'static str {
@@ -223,10 +251,11 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
     let status = RwSignal::new(Status::Idle);
     let server_errors = RwSignal::new(Vec::<FieldError>::new());
     let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    // Outside Confluence nobody can renew the page's token: say so when it runs out, rather than
-    // letting the next save fail.
+    // Once, in the browser after hydration: the controls become usable; and outside Confluence,
+    // where nobody can renew the page's token, say so when it runs out rather than letting the
+    // next save fail. (One effect for both: each `Effect` is its own compiled code.)
     Effect::new(move |_| {
+        hydrated.set(true);
         let Some(exp) = crate::client::token::current_expiry() else {
             return;
         };
@@ -253,13 +282,8 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
         })
     };
 
-    let save = Action::new(move |(base, prefs): &(i64, Preferences)| {
-        save_preferences(*base, prefs.clone())
-    });
-    Effect::new(move |_| {
-        let Some(result) = save.value().get() else {
-            return;
-        };
+    // What an answer to a save does to the form.
+    let apply = move |result: Result<PreferencesView, AppError>| {
         server_errors.set(Vec::new());
         match result {
             Ok(view) => {
@@ -280,7 +304,12 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
             }
             Err(_) => status.set(Status::Failed),
         }
-    });
+    };
+    // Saves in flight, and the number of the latest one: as with an `Action`, only the answer to
+    // the latest save is applied. (A plain task instead of an `Action`: the form needs none of an
+    // `Action`'s other machinery, which cost about 1 KB of the wasm.)
+    let in_flight = RwSignal::new(0u32);
+    let latest = StoredValue::new(0u32);
     Effect::new(move |_| {
         status.track();
         draft.labels.track();
@@ -290,7 +319,16 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
     let submit = move |base: i64| match draft.parse() {
         Ok(prefs) => {
             status.set(Status::Saving);
-            save.dispatch((base, prefs));
+            let n = latest.get_value().wrapping_add(1);
+            latest.set_value(n);
+            in_flight.update(|c| *c += 1);
+            leptos::task::spawn_local(async move {
+                let result = save_preferences(base, prefs).await;
+                in_flight.update(|c| *c -= 1);
+                if latest.get_value() == n {
+                    apply(result);
+                }
+            });
         }
         Err(_) => status.set(Status::Invalid),
     };
@@ -307,7 +345,7 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
     };
 
     let theme_attr = move || theme_value(draft.theme.get());
-    let saving = move || save.pending().get();
+    let saving = move || in_flight.get() > 0;
     let editable = move || can_edit && hydrated.get();
 
     view! {
@@ -361,19 +399,18 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
                         id="locale"
                         name="locale"
                         label="Language for dates"
-                        value=draft.locale
-                        choices=Locale::ALL.to_vec()
-                        key=Locale::tag
-                        text=|l: Locale| l.name().to_string()
+                        choices=choices(draft.locale, &Locale::ALL, Locale::tag, |l| l.name().to_string())
                     />
                     <SelectField
                         id="date-format"
                         name="date_format"
                         label="Date format"
-                        value=draft.date_format
-                        choices=DateFormat::ALL.to_vec()
-                        key=date_format_value
-                        text=move |f| format_date(SAMPLE_DATE, f, draft.locale.get())
+                        choices=choices(
+                            draft.date_format,
+                            &DateFormat::ALL,
+                            date_format_value,
+                            move |f| format_date(SAMPLE_DATE, f, draft.locale.get()),
+                        )
                     />
                 </fieldset>
 
@@ -383,10 +420,9 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
                         id="email-digest"
                         name="email_digest"
                         label="Email digest"
-                        value=draft.email_digest
-                        choices=EmailDigest::ALL.to_vec()
-                        key=digest_value
-                        text=|d| digest_text(d).to_string()
+                        choices=choices(draft.email_digest, &EmailDigest::ALL, digest_value, |d| {
+                            digest_text(d).to_string()
+                        })
                     />
                     <TextField
                         id="default-space-key"
@@ -434,49 +470,20 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
             </form>
 
             <div class="status" role="status" aria-live="polite">
+                // One plain banner view for every one-line outcome, the conflict banner, or
+                // nothing: three branches rather than ten type-erased views, each of which
+                // compiled its own build, rebuild and hydration code into the wasm.
                 {move || match status.get() {
-                    Status::Idle => ().into_any(),
-                    Status::Saving => view! { <p class="banner">"Saving…"</p> }.into_any(),
-                    Status::Saved => view! { <p class="banner banner-success">"Saved."</p> }.into_any(),
-                    Status::Reloaded => {
-                        view! { <p class="banner">"Loaded the version saved elsewhere."</p> }.into_any()
-                    }
-                    Status::Invalid => {
-                        view! {
-                            <p class="banner banner-error">"Some values need fixing before they can be saved."</p>
-                        }
-                            .into_any()
-                    }
-                    Status::Expired => {
-                        view! {
-                            <p class="banner banner-error">
-                                "Your session has ended, so nothing was saved: it expired, or the app was removed from this site. Reopen this page from Confluence to continue."
-                            </p>
-                        }
-                            .into_any()
-                    }
-                    Status::Forbidden => {
-                        view! { <p class="banner banner-error">"Anonymous visitors can't save preferences."</p> }
-                            .into_any()
-                    }
-                    Status::Unavailable => {
-                        view! {
-                            <p class="banner banner-error">
-                                "The server is not answering, so nothing was saved. Try again in a moment."
-                            </p>
-                        }
-                            .into_any()
-                    }
-                    Status::Failed => {
-                        view! { <p class="banner banner-error">"Saving failed. Try again."</p> }.into_any()
-                    }
+                    // `().into_any()` as before: the server writes its placeholder comment
+                    // (`<!--<() />-->`) into the page, and the page must not change.
+                    Status::Idle => EitherOf3::A(().into_any()),
                     Status::Conflict(current) => {
                         let theirs = (*current).clone();
                         let when = current
                             .updated_at
                             .map(|t| format_date(t, draft.date_format.get_untracked(), draft.locale.get_untracked()))
                             .unwrap_or_default();
-                        view! {
+                        EitherOf3::C(view! {
                             <div class="banner banner-warning conflict">
                                 <p>
                                     "These preferences were saved from another tab or device (" {when}
@@ -499,8 +506,11 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
                                     </button>
                                 </div>
                             </div>
-                        }
-                            .into_any()
+                        })
+                    }
+                    other => {
+                        let (class, text) = banner(&other);
+                        EitherOf3::B(view! { <p class=class>{text}</p> })
                     }
                 }}
             </div>
@@ -508,21 +518,59 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
     }
 }
 
-/// A labelled `<select>` over `choices`; `key` is each option's value, `text` its (reactive) label.
-#[component]
-fn SelectField<T>(
-    id: &'static str,
-    name: &'static str,
-    label: &'static str,
+/// The choices of one `<select>`, with the enum they choose from erased: one compiled copy of
+/// `SelectField` then serves every enum (a generic component was compiled once per enum, build,
+/// hydrate and rebuild code included).
+struct Choices {
+    /// Each option's `value`, in order.
+    keys: Vec<&'static str>,
+    /// The index of the current value, if it is one of the options.
+    selected: Signal<Option<usize>>,
+    /// Sets the value to the option at this index.
+    pick: Callback<usize>,
+    /// The (reactive) label of the option at this index.
+    text: Callback<usize, String>,
+}
+
+fn choices<T>(
     value: RwSignal<T>,
-    choices: Vec<T>,
+    all: &'static [T],
     key: fn(T) -> &'static str,
-    #[prop(into)] text: Callback<T, String>,
-) -> impl IntoView
+    text: impl Fn(T) -> String + Send + Sync + 'static,
+) -> Choices
 where
     T: Copy + PartialEq + Send + Sync + 'static,
 {
-    let lookup = choices.clone();
+    Choices {
+        keys: all.iter().map(|c| key(*c)).collect(),
+        selected: Signal::derive(move || {
+            let current = value.get();
+            all.iter().position(|c| *c == current)
+        }),
+        pick: Callback::new(move |i: usize| {
+            if let Some(c) = all.get(i) {
+                value.set(*c);
+            }
+        }),
+        text: Callback::new(move |i: usize| all.get(i).map(|c| text(*c)).unwrap_or_default()),
+    }
+}
+
+/// A labelled `<select>` over `choices`.
+#[component]
+fn SelectField(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+    choices: Choices,
+) -> impl IntoView {
+    let Choices {
+        keys,
+        selected,
+        pick,
+        text,
+    } = choices;
+    let lookup = keys.clone();
     view! {
         <div class="field">
             <label class="label" for=id>
@@ -533,17 +581,18 @@ where
                 name=name
                 on:change=move |ev| {
                     let picked = event_target_value(&ev);
-                    if let Some(c) = lookup.iter().copied().find(|c| key(*c) == picked) {
-                        value.set(c);
+                    if let Some(i) = lookup.iter().position(|k| *k == picked) {
+                        pick.run(i);
                     }
                 }
             >
-                {choices
+                {keys
                     .into_iter()
-                    .map(|c| {
+                    .enumerate()
+                    .map(|(i, key)| {
                         view! {
-                            <option value=key(c) selected=move || value.get() == c>
-                                {move || text.run(c)}
+                            <option value=key selected=move || selected.get() == Some(i)>
+                                {move || text.run(i)}
                             </option>
                         }
                     })
@@ -615,7 +664,7 @@ fn LabelEditor(
     };
     let pages = move || labels.with(|l| l.len().div_ceil(per_page()).max(1));
     let add = move || {
-        let label = new_label.get().trim().to_lowercase();
+        let label = crate::preferences::lowercase(new_label.get().trim());
         let problem = validate_label(&label).err().or_else(|| {
             labels.with(|l| {
                 if l.contains(&label) {

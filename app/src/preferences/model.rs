@@ -185,7 +185,7 @@ impl Preferences {
         self.favourite_labels = self
             .favourite_labels
             .iter()
-            .map(|l| l.trim().to_lowercase())
+            .map(|l| lowercase(l.trim()))
             .collect();
         self.default_space_key = self
             .default_space_key
@@ -230,6 +230,22 @@ impl Preferences {
             Err(errors)
         }
     }
+}
+
+/// Lower-cases a label with Unicode's default case mapping (final sigma included).
+///
+/// In the browser this is JavaScript's `String.prototype.toLowerCase`, which implements the same
+/// mapping: Rust's own `to_lowercase` would bring its Unicode case tables into the wasm (about
+/// 7 KB compressed) only to repeat what the browser already knows. The two can differ only where
+/// the browser's Unicode version differs from Rust's (characters newer than one of them). That
+/// cannot let anything wrong in: the browser's result is only a preview of the canonical form; the
+/// server normalises every saved label again with Rust's `to_lowercase` and validates the result
+/// before storing it, so what is stored never depends on the browser.
+pub fn lowercase(s: &str) -> String {
+    #[cfg(all(target_arch = "wasm32", not(feature = "ssr")))]
+    return js_sys::JsString::from(s).to_lower_case().into();
+    #[cfg(not(all(target_arch = "wasm32", not(feature = "ssr"))))]
+    s.to_lowercase()
 }
 
 /// A Confluence space key: letters and digits, or a personal space `~` + account id.
@@ -344,6 +360,18 @@ mod tests {
             codes(&p),
             vec![("favourite_labels".into(), "too_many".into())]
         );
+    }
+
+    #[test]
+    fn lowercasing_is_unicode_aware() {
+        assert_eq!(lowercase("Release-NOTES"), "release-notes");
+        assert_eq!(lowercase("ÄRGER"), "ärger");
+        // Final sigma: the same rule JavaScript's toLowerCase applies in the browser.
+        assert_eq!(
+            lowercase("\u{39f}\u{394}\u{39f}\u{3a3}"),
+            "\u{3bf}\u{3b4}\u{3bf}\u{3c2}"
+        );
+        assert_eq!(lowercase("İ"), "i\u{307}");
     }
 
     #[test]
