@@ -183,10 +183,7 @@ fn answer(saves: Vec<Pending>, written: Result<Vec<sqlx::any::AnyRow>, sqlx::Err
         Err(e) => {
             let e = DbError::from(e);
             for (_, reply) in saves {
-                let _ = reply.send(Err(match &e {
-                    DbError::Unavailable => DbError::Unavailable,
-                    DbError::Failed(detail) => DbError::Failed(detail.clone()),
-                }));
+                let _ = reply.send(Err(e.clone()));
             }
         }
     }

@@ -36,7 +36,7 @@ pub struct Db {
     group_commit: Option<GroupCommit>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DbError {
     #[error("the data store is unavailable")]
     Unavailable,

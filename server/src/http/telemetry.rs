@@ -52,8 +52,8 @@ pub fn init_with<W>(json: bool, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Clone + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer.clone());
@@ -81,30 +81,24 @@ fn current_request_id() -> Option<HeaderValue> {
     REQUEST_ID.try_with(HeaderValue::clone).ok()
 }
 
-/// A JSON string literal (RFC 8259 escaping).
+/// A JSON string literal, escaped by serde_json (written through `FmtWrite`, no allocation).
 fn json_str(w: &mut impl fmt::Write, s: &str) -> fmt::Result {
-    w.write_char('"')?;
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let escape = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if (c as u32) < 0x20 => "",
-            _ => continue,
-        };
-        w.write_str(&s[start..i])?;
-        if escape.is_empty() {
-            write!(w, "\\u{:04x}", c as u32)?;
-        } else {
-            w.write_str(escape)?;
-        }
-        start = i + c.len_utf8();
+    serde_json::to_writer(FmtWrite(w), s).map_err(|_| fmt::Error)
+}
+
+/// `io::Write` over a `fmt::Write`: serde_json writes whole UTF-8 pieces (slices of the input
+/// cut at ASCII escapes, and the escapes themselves).
+struct FmtWrite<'a, W: fmt::Write>(&'a mut W);
+
+impl<W: fmt::Write> std::io::Write for FmtWrite<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = std::str::from_utf8(buf).map_err(std::io::Error::other)?;
+        self.0.write_str(text).map_err(std::io::Error::other)?;
+        Ok(buf.len())
     }
-    w.write_str(&s[start..])?;
-    w.write_char('"')
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `{"timestamp":…,"level":…,"target":…[,"request_id":…],"fields":` — the start of every line.
