@@ -49,6 +49,9 @@ pub struct Config {
     /// `CACHE_MIB` (default 64, 0 = off): memory for the in-process tenant and preferences
     /// caches, which are used only on SQLite (one process owns the file; `crate::cache`).
     pub cache_bytes: u64,
+    /// `LOG_FLUSH_MS` (default 250, 0 = each line at once): in production, how long JSON log
+    /// lines may wait in memory to be written together (WARN and ERROR lines never wait).
+    pub log_flush: Duration,
     pub install_keys_url: String,
     pub all_js_url: String,
     /// `TENANT_SECRET_KEYS`; `None` in development means "use the generated dev key".
@@ -212,6 +215,7 @@ impl Config {
         let db_acquire_timeout =
             Duration::from_millis(number("DATABASE_TIMEOUT_MS", 50..=60_000, 3000)?);
         let cache_bytes = number("CACHE_MIB", 0..=4096, 64)? << 20;
+        let log_flush = Duration::from_millis(number("LOG_FLUSH_MS", 0..=10_000, 250)?);
 
         let mut frame_ancestors = Vec::new();
         for origin in var("FRAME_ANCESTORS").unwrap_or_default().split(',') {
@@ -247,6 +251,7 @@ impl Config {
             db_max_connections,
             db_acquire_timeout,
             cache_bytes,
+            log_flush,
             install_keys_url,
             all_js_url,
             tenant_secret_keys,

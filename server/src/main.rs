@@ -11,6 +11,7 @@ use server::{http::telemetry, startup};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn fail(message: impl std::fmt::Display) -> ! {
+    telemetry::flush();
     eprintln!("{message}");
     std::process::exit(2)
 }
@@ -18,7 +19,7 @@ fn fail(message: impl std::fmt::Display) -> ! {
 #[tokio::main]
 async fn main() {
     let config = Config::from_env().unwrap_or_else(|e| fail(e));
-    telemetry::init(config.is_production());
+    telemetry::init(config.is_production(), config.log_flush);
     let mut leptos_options = get_configuration(None)
         .unwrap_or_else(|e| fail(format!("configuration error: leptos: {e}")))
         .leptos_options;
@@ -36,4 +37,5 @@ async fn main() {
         fail(format!("server error: {e}"));
     }
     tracing::info!("stopped");
+    telemetry::flush();
 }

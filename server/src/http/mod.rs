@@ -7,6 +7,7 @@ pub mod assets;
 pub mod errors;
 pub mod headers;
 pub mod health;
+pub mod log_buffer;
 pub mod pages;
 pub mod render;
 pub mod routes;

@@ -15,12 +15,14 @@ use std::io::Write as _;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll, ready};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service};
+
+use super::log_buffer::LineBuffer;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::{DefaultFields, Format, JsonFields, Writer};
@@ -36,43 +38,55 @@ tokio::task_local! {
     static REQUEST_ID: HeaderValue;
 }
 
-/// Writes one whole log line.
-type Sink = Box<dyn Fn(&[u8]) + Send + Sync>;
+/// Where JSON lines go, set once by `init_with` (none: development lines, straight to stdout).
+static JSON_SINK: OnceLock<LineBuffer> = OnceLock::new();
 
-/// Where JSON access lines go, set once by `init_with` (none: access lines are tracing events).
-static JSON_SINK: OnceLock<Sink> = OnceLock::new();
-
-/// Installs the global subscriber writing to stdout: JSON lines when `json`, else human lines.
-pub fn init(json: bool) {
-    init_with(json, std::io::stdout);
+/// Installs the global subscriber writing to stdout: JSON lines when `json` (gathered and
+/// written at most `flush` later, `log_buffer`), else human lines written at once.
+pub fn init(json: bool, flush_after: Duration) {
+    init_with(json, std::io::stdout, flush_after);
 }
 
 /// `init` with another destination (tests capture the production format this way).
-pub fn init_with<W>(json: bool, writer: W)
+pub fn init_with<W>(json: bool, writer: W, flush_after: Duration)
 where
-    W: for<'a> MakeWriter<'a> + Clone + Send + Sync + 'static,
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer.clone());
-    let installed = if json {
-        builder
-            .fmt_fields(JsonFields::new())
-            .event_format(JsonLine)
-            .try_init()
-    } else {
-        builder
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if !json {
+        let _ = builder
+            .with_writer(writer)
             .fmt_fields(DefaultFields::new())
             .event_format(WithRequestId(Format::default()))
-            .try_init()
-    };
-    if installed.is_ok() && json {
-        // One write of the whole line: lines from several threads never interleave.
-        let _ = JSON_SINK.set(Box::new(move |line: &[u8]| {
-            let _ = writer.make_writer().write_all(line);
+            .try_init();
+        return;
+    }
+    if JSON_SINK.set(LineBuffer::new(writer, flush_after)).is_err() {
+        return;
+    }
+    let Some(sink) = JSON_SINK.get() else { return };
+    let _ = sink.spawn_flusher();
+    let installed = builder
+        .with_writer(sink)
+        .fmt_fields(JsonFields::new())
+        .event_format(JsonLine)
+        .try_init();
+    if installed.is_ok() {
+        // A panic's own report goes to stderr; first write out the lines logged before it.
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            flush();
+            report(info);
         }));
+    }
+}
+
+/// Writes out buffered log lines (at shutdown, before exiting on an error).
+pub fn flush() {
+    if let Some(sink) = JSON_SINK.get() {
+        sink.flush();
     }
 }
 
@@ -193,7 +207,7 @@ impl Entry {
             if enabled {
                 let line =
                     json_access_line(&level, &self.id, &self.method, path, status, latency_us);
-                sink(line.as_bytes());
+                sink.push(line.as_bytes(), level == Level::ERROR);
             }
         } else {
             REQUEST_ID.sync_scope(self.id.clone(), || {
@@ -398,7 +412,8 @@ mod tests {
         use tower::ServiceExt;
 
         let capture = Capture::default();
-        init_with(true, capture.clone());
+        // An hour: nothing leaves the buffer but warnings, errors and `flush`.
+        init_with(true, capture.clone(), Duration::from_secs(3600));
         let app = Router::new()
             .route(
                 "/work",
@@ -424,6 +439,16 @@ mod tests {
             .await
             .expect("answer");
         assert_eq!(res.headers()[X_REQUEST_ID], "req-1");
+        let text = || String::from_utf8(capture.0.lock().expect("not poisoned").clone());
+        let so_far = text().expect("utf-8");
+        assert!(
+            so_far.contains("inside the handler"),
+            "a warning is written at once"
+        );
+        assert!(
+            !so_far.contains("\"access\""),
+            "an info access line waits: {so_far}"
+        );
         let res = call("/fail", None).await.expect("answer");
         let fresh = res.headers()[X_REQUEST_ID]
             .to_str()
@@ -431,8 +456,11 @@ mod tests {
             .to_owned();
         assert_eq!(fresh.len(), 36);
 
-        let out =
-            String::from_utf8(capture.0.lock().expect("not poisoned").clone()).expect("utf-8");
+        let out = text().expect("utf-8");
+        assert!(
+            out.contains("\"status\":200"),
+            "an error line writes the lines before it"
+        );
         assert!(!out.contains("secret-token"), "the query was logged: {out}");
         let lines: Vec<serde_json::Value> = out
             .lines()
