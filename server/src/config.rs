@@ -49,6 +49,9 @@ pub struct Config {
     /// `CACHE_MIB` (default 64, 0 = off): memory for the in-process tenant and preferences
     /// caches, which are used only on SQLite (one process owns the file; `crate::cache`).
     pub cache_bytes: u64,
+    /// `PAGE_CACHE_MIB` (default 16, 0 = off): memory for rendered pages, reused while the
+    /// viewer's preferences are unchanged (`crate::cache::pages`; every backend).
+    pub page_cache_bytes: u64,
     /// `LOG_FLUSH_MS` (default 250, 0 = each line at once): in production, how long JSON log
     /// lines may wait in memory to be written together (WARN and ERROR lines never wait).
     pub log_flush: Duration,
@@ -215,6 +218,7 @@ impl Config {
         let db_acquire_timeout =
             Duration::from_millis(number("DATABASE_TIMEOUT_MS", 50..=60_000, 3000)?);
         let cache_bytes = number("CACHE_MIB", 0..=4096, 64)? << 20;
+        let page_cache_bytes = number("PAGE_CACHE_MIB", 0..=4096, 16)? << 20;
         let log_flush = Duration::from_millis(number("LOG_FLUSH_MS", 0..=10_000, 250)?);
 
         let mut frame_ancestors = Vec::new();
@@ -251,6 +255,7 @@ impl Config {
             db_max_connections,
             db_acquire_timeout,
             cache_bytes,
+            page_cache_bytes,
             log_flush,
             install_keys_url,
             all_js_url,

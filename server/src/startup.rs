@@ -9,6 +9,7 @@ use axum::Router;
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 
+use crate::cache::pages::PageCache;
 use crate::cache::preferences::CachedPreferences;
 use crate::config::Config;
 use crate::connect::descriptor;
@@ -77,8 +78,10 @@ pub async fn build(
     } else {
         Arc::new(store)
     };
+    let pages = (config.page_cache_bytes > 0).then(|| PageCache::new(config.page_cache_bytes));
     let state = AppState::new(Shared {
         preferences: PreferencesService(preferences),
+        pages,
         config: Arc::new(config),
         leptos_options,
         db,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
+use crate::cache::pages::PageCache;
 use crate::config::Config;
 use crate::connect::descriptor::ServedDescriptor;
 use crate::connect::verifier::Verifier;
@@ -37,6 +38,8 @@ pub struct Shared {
     pub verifier: Arc<Verifier>,
     pub descriptor: Arc<ServedDescriptor>,
     pub preferences: PreferencesService,
+    /// Rendered pages (`None`: `PAGE_CACHE_MIB=0`).
+    pub pages: Option<PageCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

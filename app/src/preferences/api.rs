@@ -12,8 +12,20 @@ use crate::AppError;
 #[api(endpoint = "preferences", input = GetUrl)]
 pub async fn get_preferences() -> Result<PreferencesView, AppError> {
     let caller = crate::auth::require_caller()?;
-    ssr::load(&caller).await
+    if let Some(PageData(read)) = leptos::prelude::use_context() {
+        return read;
+    }
+    ssr::load(&ssr::store()?, &caller).await
 }
+
+/// During a page render: what the page handler already read for this caller (`load`). The page
+/// shows exactly that copy (the server's page cache is keyed on it) instead of reading again.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone)]
+pub struct PageData(pub Result<PreferencesView, AppError>);
+
+#[cfg(feature = "ssr")]
+pub use ssr::load;
 
 /// Saves `preferences` if the stored revision is still `base_revision`; otherwise answers
 /// `version_conflict` with the stored copy and writes nothing.
@@ -33,7 +45,7 @@ mod ssr {
     use crate::auth::AuthCtx;
     use leptos::prelude::use_context;
 
-    fn store() -> Result<PreferencesService, AppError> {
+    pub(super) fn store() -> Result<PreferencesService, AppError> {
         use_context::<PreferencesService>().ok_or_else(AppError::internal)
     }
 
@@ -66,11 +78,15 @@ mod ssr {
         }
     }
 
-    pub async fn load(caller: &AuthCtx) -> Result<PreferencesView, AppError> {
+    /// What `get_preferences` answers `caller`.
+    pub async fn load(
+        store: &PreferencesService,
+        caller: &AuthCtx,
+    ) -> Result<PreferencesView, AppError> {
         let Some(account_id) = &caller.account_id else {
             return Ok(view(caller, None));
         };
-        let stored = store()?
+        let stored = store
             .0
             .load(&caller.client_key, account_id)
             .await

@@ -1,7 +1,9 @@
-//! In-process read-through caches over the store, used only when this process is the store's
-//! only writer (embedded SQLite; see `db::ProcessLock`). With PostgreSQL several instances
-//! write, so nothing is cached there.
+//! In-process caches. The read-through caches over the store are used only when this process is
+//! the store's only writer (embedded SQLite; see `db::ProcessLock`): with PostgreSQL several
+//! instances write, so no store data is cached there. The page cache (`pages`) holds rendered
+//! HTML checked against a fresh read on every use, so it is used on every backend.
 //!
+//! For the store caches,
 //! [`Coherent`] never serves a value older than a write this process has finished:
 //! - a miss takes a [`Ticket`] *before* reading the store and fills the cache only if no write
 //!   touched the key's slot since, so a slow read cannot put back what a write replaced;
@@ -10,6 +12,7 @@
 //! - fills, invalidations and records are serialised by one short lock; hits take no lock of
 //!   ours (the cache itself is sharded).
 
+pub mod pages;
 pub mod preferences;
 
 use std::hash::{BuildHasher, Hash};
@@ -24,7 +27,7 @@ pub trait Weighed {
 }
 
 #[derive(Clone)]
-struct ByWeight;
+pub(crate) struct ByWeight;
 
 impl<K, V: Weighed> Weighter<K, V> for ByWeight {
     fn weight(&self, _key: &K, value: &V) -> u64 {

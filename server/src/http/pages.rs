@@ -1,19 +1,26 @@
 //! The page route. `GET /preferences?...&jwt=...` needs a verified page-load token
 //! (`IframeJwt`); the page is then rendered whole on the server (values in the first HTML, no
-//! loading flash) with a fresh app session token in `<meta name="token">`.
+//! loading flash) with a fresh app session token in `<meta name="token">`. The handler reads the
+//! viewer's preferences itself and renders them (`PageData`), so a page rendered from an equal
+//! read can be reused (`crate::cache::pages`).
+
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 use leptos::prelude::provide_context;
 
+use crate::cache::pages::Page;
 use crate::connect::extractors::IframeJwt;
 use crate::connect::session;
 use crate::http::errors::json_error;
 use crate::http::render;
 use crate::state::AppState;
 use app::auth::{AuthCtx, ShellContext};
-use app::preferences::Locale;
+use app::preferences::{Locale, PageData, PreferencesView};
+
+type PageRead = Result<PreferencesView, app::AppError>;
 
 /// The locale Confluence reported in the page URL (`loc`), if it is one we support.
 fn host_locale(query: &str) -> Option<Locale> {
@@ -43,8 +50,34 @@ pub async fn preferences(
         site_url: tenant.site_url().to_string(),
         host_locale: host_locale(uri.query().unwrap_or("")),
     };
+    let read = app::preferences::load(&state.preferences, &auth).await;
+    let viewer = (auth.client_key.as_str(), auth.account_id.as_deref());
+    let cached = match (&state.pages, &read) {
+        (Some(pages), Ok(view)) => pages.get(viewer.0, viewer.1, view),
+        _ => None,
+    };
+    let page = match cached {
+        Some(page) => page,
+        None => {
+            let Some(page) = render(&state, auth.clone(), read.clone()).await else {
+                tracing::error!("the page shell has no token meta tag");
+                return json_error(&app::AppError::internal());
+            };
+            let page = Arc::new(page);
+            // Error pages (store unavailable) are rendered each time: they are rare and brief.
+            if let (Some(pages), Ok(view)) = (&state.pages, read) {
+                pages.insert(viewer.0, viewer.1, view, Arc::clone(&page));
+            }
+            page
+        }
+    };
+    render::response(page.with_token(&session_token))
+}
+
+/// Renders the page showing `read`, without a session token (`Page::cut` leaves its place).
+async fn render(state: &AppState, auth: AuthCtx, read: PageRead) -> Option<Page> {
     let shell = ShellContext {
-        session_token,
+        session_token: String::new(),
         all_js_url: state.config.all_js_url.clone(),
     };
     let preferences = state.preferences.clone();
@@ -54,9 +87,10 @@ pub async fn preferences(
             provide_context(auth);
             provide_context(shell);
             provide_context(preferences);
+            provide_context(PageData(read));
         },
         move || app::shell(options),
     )
     .await;
-    render::response(html)
+    Page::cut(html)
 }

@@ -11,7 +11,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::io::Write as _;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll, ready};

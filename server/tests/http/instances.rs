@@ -46,6 +46,28 @@ fn meta_token(html: &str) -> Option<String> {
 }
 
 #[tokio::test]
+async fn a_page_reloaded_through_a_shows_a_save_made_through_b() {
+    if !postgres_run("a_page_reloaded_through_a_shows_a_save_made_through_b") {
+        return;
+    }
+    let (a, b, tenant) = two_instances("pages").await;
+    let url = TestApp::iframe_url(&tenant, Some("user-1"), "/preferences", QUERY);
+    let page = a.get(&url).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(r#"\"revision\":0,"#));
+    let session = meta_token(&page.body).expect("session token in the page");
+    let r = b.save_prefs(&session, 0, &sample_prefs()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // A rendered this user's page before; it must not serve that copy again.
+    let page = a.get(&url).await;
+    assert!(
+        page.body.contains(r#"\"revision\":1,"#) && page.body.contains("release-notes"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
 async fn install_through_a_then_page_and_saves_through_b() {
     if !postgres_run("install_through_a_then_page_and_saves_through_b") {
         return;

@@ -341,3 +341,42 @@ async fn page_huge_query_is_refused_without_5xx() {
         "server still answers"
     );
 }
+
+#[tokio::test]
+async fn page_reloaded_after_a_save_shows_it_with_a_fresh_token() {
+    let (app, tenant) = setup().await;
+    let url = |user| TestApp::iframe_url(&tenant, Some(user), "/preferences", QUERY);
+    let without_token = |r: &Reply| r.body.replace(&meta_token(&r.body).expect("token"), "");
+    let first = app.get(&url("user-1")).await;
+    let again = app.get(&url("user-1")).await;
+    assert_eq!((first.status, again.status), (200, 200), "{}", again.body);
+    // Apart from its token, the same page (the second may come from the page cache).
+    assert_eq!(without_token(&first), without_token(&again));
+    assert!(!again.body.contains("release-notes"));
+
+    let token = meta_token(&again.body).expect("token");
+    let save = app.save_prefs(&token, 0, &sample_prefs()).await;
+    assert_eq!(save.status, 200, "{}", save.body);
+    let after = app.get(&url("user-1")).await;
+    assert_eq!(after.status, 200);
+    assert!(
+        after
+            .body
+            .contains(r#"\"favourite_labels\":[\"release-notes\",\"howto\"]"#)
+            && after.body.contains(r#"\"revision\":1,"#),
+        "the reload shows the save: {}",
+        after.body
+    );
+    // The page carries this load's token, which works as this user.
+    let read = app
+        .get_prefs(&meta_token(&after.body).expect("token"))
+        .await;
+    assert_eq!(read.json()["revision"], 1);
+    // Another user of the same site has their own page.
+    let other = app.get(&url("user-2")).await;
+    assert!(!other.body.contains("release-notes"), "{}", other.body);
+    let read = app
+        .get_prefs(&meta_token(&other.body).expect("token"))
+        .await;
+    assert_eq!(read.json()["revision"], 0);
+}
