@@ -70,11 +70,11 @@ pub async fn build(
         config.jwt_leeway_secs,
         config.base_url.clone(),
         config.base_path.clone(),
-        cache_bytes / 8,
+        cache_bytes / 4,
     );
     let store = SqlPreferences(db.clone());
     let preferences: Arc<dyn PreferencesStore> = if cache_bytes > 0 {
-        Arc::new(CachedPreferences::new(store, cache_bytes - cache_bytes / 8))
+        Arc::new(CachedPreferences::new(store, cache_bytes - cache_bytes / 4))
     } else {
         Arc::new(store)
     };

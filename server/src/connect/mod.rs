@@ -8,4 +8,5 @@ pub mod install_keys;
 pub mod lifecycle;
 pub mod secrets;
 pub mod session;
+pub mod verified_tokens;
 pub mod verifier;

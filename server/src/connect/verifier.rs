@@ -12,6 +12,7 @@ use connect::{
 
 use super::install_keys::InstallKeys;
 use super::secrets::{SecretKeys, SharedSecret};
+use super::verified_tokens::{Memo, VerifiedTokens};
 use crate::cache::{Coherent, Weighed, WriteGuard};
 use crate::db::tenants::{self, TenantState};
 use crate::db::{Db, DbError};
@@ -141,6 +142,8 @@ pub struct Verifier {
     db: Db,
     /// Tenants by clientKey, when this process is the store's only writer (`crate::cache`).
     tenants: Option<Coherent<String, CachedTenant>>,
+    /// API tokens already verified (`verified_tokens`), under the same condition.
+    verified: Option<VerifiedTokens>,
     secrets: Arc<SecretKeys>,
     keys: InstallKeys,
     leeway_secs: u64,
@@ -163,7 +166,8 @@ impl Verifier {
         cache_bytes: u64,
     ) -> Self {
         Self {
-            tenants: (cache_bytes > 0).then(|| Coherent::new(cache_bytes)),
+            tenants: (cache_bytes > 0).then(|| Coherent::new(cache_bytes / 2)),
+            verified: (cache_bytes > 0).then(|| VerifiedTokens::new(cache_bytes / 2)),
             db,
             secrets,
             keys,
@@ -288,6 +292,24 @@ impl Verifier {
     /// An API token (`Authorization: JWT`): qsh exactly `context-qsh`. Also accepts the app's
     /// own session tokens, which may live at most 15 minutes.
     pub async fn context(&self, token: &str) -> Result<Verified, AuthError> {
+        if let Some(memo) = self.verified.as_ref().and_then(|v| v.get(token)) {
+            // Verified before: only what can have changed since is checked (`verified_tokens`).
+            let tenant = self.tenant(&memo.claims.iss, Tenancy::Active).await?;
+            if tenant.secret == memo.secret {
+                if let Err(e) = memo.claims.check_times(now(), self.leeway_secs) {
+                    if let Some(v) = &self.verified {
+                        v.remove(token);
+                    }
+                    return Err(e.into());
+                }
+                return Ok(Verified {
+                    tenant,
+                    claims: memo.claims.clone(),
+                    kind: memo.kind,
+                });
+            }
+            // The tenant's secret changed (re-installed): verify afresh, which decides.
+        }
         let (tenant, parsed) = self.verify_symmetric(token, Tenancy::Active).await?;
         let claims = parsed.into_claims();
         claims.check_qsh(CONTEXT_QSH)?;
@@ -298,6 +320,14 @@ impl Verifier {
             }
             Some(_) => return Err(VerifyError::InvalidClaim("kind").into()),
         };
+        if let Some(v) = &self.verified {
+            let memo = Memo {
+                claims: claims.clone(),
+                kind,
+                secret: tenant.secret.clone(),
+            };
+            v.insert(token, memo);
+        }
         Ok(Verified {
             tenant,
             claims,

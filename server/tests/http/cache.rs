@@ -48,6 +48,35 @@ async fn cache_mib_zero_turns_the_caches_off() {
     assert_eq!(app.get_prefs(&token).await.status, 401);
 }
 
+/// An API token verified once is remembered (`server::connect::verified_tokens`), but what can
+/// change is checked on every use: its expiry here; uninstall and secret rotation in
+/// `lifecycle.rs` (whose tokens were used before the change, so they are remembered too).
+#[tokio::test]
+async fn a_remembered_token_is_refused_once_it_expires() {
+    let app = TestApp::start_with(&[("JWT_LEEWAY_SECS", "0")]).await;
+    let tenant = app.install("site").await;
+    let mut claims = TestApp::context_claims(&tenant, Some("u1"));
+    let exp = now() + 1;
+    claims["exp"] = serde_json::json!(exp);
+    let token = sign_hs256(&claims, &tenant.secret);
+    for _ in 0..3 {
+        assert_eq!(app.get_prefs(&token).await.status, 200);
+    }
+    while now() <= exp {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let r = app.get_prefs(&token).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(r.error(), "token_expired");
+    // Another user's fresh token of the same tenant still works.
+    assert_eq!(
+        app.get_prefs(&TestApp::context_token(&tenant, Some("u2")))
+            .await
+            .status,
+        200
+    );
+}
+
 /// Many clients editing one user through one instance (on SQLite: through the cache), each
 /// reading, saving on what it read and retrying on 409 like the page does. Every client's reads
 /// are monotonic and see its own acknowledged saves, no update is lost, and the final read is

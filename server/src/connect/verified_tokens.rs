@@ -1,0 +1,69 @@
+//! API tokens this process has already verified, by their exact text. A browser sends the same
+//! context or session token with every call for minutes, so a hit skips the parse, the HMAC and
+//! the qsh and kind checks, which depend on the token's bytes and the secret alone. What can
+//! change between two uses is checked again on every one: the tenant's state (installed,
+//! enabled) and its current secret, which must be the one the token was verified with, and the
+//! token's times. Only tokens that passed every check are kept, so nobody can fill this with
+//! junk; its size is bounded in bytes.
+
+use std::sync::Arc;
+
+use connect::Claims;
+
+use super::secrets::SharedSecret;
+use super::verifier::TokenKind;
+use crate::cache::{ByWeight, Weighed};
+
+/// What a full verification established about a token.
+pub struct Memo {
+    pub claims: Claims,
+    pub kind: TokenKind,
+    /// The tenant secret that verified the signature.
+    pub secret: SharedSecret,
+}
+
+#[derive(Clone)]
+struct Entry {
+    memo: Arc<Memo>,
+    token_len: usize,
+}
+
+impl Weighed for Entry {
+    fn weight(&self) -> u64 {
+        // The key, and claims decoded from it (no larger than the token's text).
+        (512 + 2 * self.token_len + self.memo.secret.as_bytes().len()) as u64
+    }
+}
+
+pub struct VerifiedTokens {
+    entries: quick_cache::sync::Cache<Box<str>, Entry, ByWeight>,
+}
+
+impl VerifiedTokens {
+    /// Holds about `capacity_bytes` of tokens and what they proved.
+    pub fn new(capacity_bytes: u64) -> Self {
+        Self {
+            entries: quick_cache::sync::Cache::with_weighter(
+                (capacity_bytes / 1024).max(16) as usize,
+                capacity_bytes.max(1),
+                ByWeight,
+            ),
+        }
+    }
+
+    pub fn get(&self, token: &str) -> Option<Arc<Memo>> {
+        self.entries.get(token).map(|e| e.memo)
+    }
+
+    pub fn insert(&self, token: &str, memo: Memo) {
+        let entry = Entry {
+            memo: Arc::new(memo),
+            token_len: token.len(),
+        };
+        self.entries.insert(token.into(), entry);
+    }
+
+    pub fn remove(&self, token: &str) {
+        self.entries.remove(token);
+    }
+}
