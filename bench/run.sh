@@ -13,6 +13,7 @@
 #   bench/run.sh
 #   DURATION=5 CONNS="1 16" bench/run.sh        # shorter
 #   APPS="rust bare" SKIP_BUILD=1 bench/run.sh  # without ACE, without building
+#   PAGE_CACHE_MIB=0 APPS=rust SCENARIOS=page bench/run.sh  # every page load rendered (no page cache)
 #
 # Knobs (environment): DURATION=10 CONNS="1 16 64" WARMUP=3 USERS=256 PAGE_USERS=64
 #   COLD_TRIALS=5 HYDRATION_TRIALS=10 WRK_THREADS=1 APPS="rust ace bare"

@@ -51,7 +51,11 @@ const kib = b => (b == null ? "–" : (b / 1024).toFixed(1));
 const what = {
   read: "read: GET /api/preferences",
   write: "write: save (Rust POST CAS / ACE PUT)",
-  page: "page: GET /preferences?jwt= (SSR)"
+  // The Rust app reuses a user's rendered page while their preferences are unchanged (the
+  // page cache); PAGE_CACHE_MIB=0 makes it render every load.
+  page: process.env.PAGE_CACHE_MIB === "0"
+    ? "page: GET /preferences?jwt= (SSR; Rust page cache off)"
+    : "page: GET /preferences?jwt= (SSR; Rust page cache on)"
 };
 const scenarios = ["read", "write", "page"].filter(s => apps.some(a => results[a].some(r => r.scenario === s)));
 const conns = [...new Set(apps.flatMap(a => results[a].map(r => r.conns)))].sort((x, y) => x - y);

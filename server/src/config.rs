@@ -295,6 +295,8 @@ mod tests {
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(c.install_keys_url, DEFAULT_INSTALL_KEYS_URL);
         assert_eq!(c.jwt_leeway_secs, 30);
+        assert_eq!(c.page_cache_bytes, 16 << 20);
+        assert_eq!(c.log_flush, Duration::from_millis(250));
     }
 
     #[test]
@@ -352,6 +354,10 @@ mod tests {
             ("DATABASE_TIMEOUT_MS", "10"),
             ("DATABASE_URL", "postgres:/x"),
             ("SESSION_TOKEN_TTL_SECS", "901"),
+            ("CACHE_MIB", "-1"),
+            ("PAGE_CACHE_MIB", "4097"),
+            ("LOG_FLUSH_MS", "10001"),
+            ("LOG_FLUSH_MS", "soon"),
         ] {
             assert_eq!(config(&[(k, v)]).unwrap_err().var, k, "{k}={v}");
         }

@@ -1,6 +1,7 @@
 //! Where production log lines go: whole lines gathered in memory and written out together, at
-//! most `interval` after the first of them was logged, at once when `FLUSH_BYTES` have gathered,
-//! and at once, after everything logged before it, for a WARN or ERROR line. One `write` per
+//! most `interval` after the first of them was logged or as soon as `FLUSH_BYTES` have gathered
+//! (by a thread of their own, so no request waits for the disk or pipe), and at once, after
+//! everything logged before it, for a WARN or ERROR line. One `write` per
 //! many lines instead of one per request (the access line's `write` was ~8 % of a cached API
 //! read's CPU, docs/BENCHMARKS.md); the same trade as Envoy's and nginx's buffered access logs.
 //!
@@ -10,13 +11,15 @@
 
 use std::io::Write;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tracing::{Level, Metadata};
 use tracing_subscriber::fmt::MakeWriter;
 
-/// Gathered bytes that are written at once, without waiting for the interval.
+/// Gathered bytes that the flusher writes without waiting for the interval.
 pub const FLUSH_BYTES: usize = 64 * 1024;
+/// Gathered bytes that the logging thread writes itself (the flusher is behind or absent).
+pub const MAX_PENDING: usize = 16 * FLUSH_BYTES;
 
 type Out = Box<dyn FnMut(&[u8]) + Send>;
 
@@ -56,8 +59,9 @@ impl LineBuffer {
         }
     }
 
-    /// Starts the thread that writes gathered lines `interval` after the first of them arrived.
-    /// It sleeps while nothing is pending: an idle server does not wake for its log.
+    /// Starts the thread that writes gathered lines `interval` after the first of them arrived,
+    /// or as soon as `FLUSH_BYTES` have gathered: the `write` happens on this thread, not in a
+    /// request. It sleeps while nothing is pending: an idle server does not wake for its log.
     pub fn spawn_flusher(&'static self) -> std::io::Result<()> {
         if self.interval.is_zero() {
             return Ok(());
@@ -68,17 +72,40 @@ impl LineBuffer {
                 loop {
                     let mut pending = lock(&self.pending);
                     while pending.is_empty() {
-                        pending = self
-                            .filled
-                            .wait(pending)
-                            .unwrap_or_else(PoisonError::into_inner);
+                        pending = self.wait(pending, None);
+                    }
+                    let due = Instant::now() + self.interval;
+                    while pending.len() < FLUSH_BYTES {
+                        let left = due.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            break;
+                        }
+                        pending = self.wait(pending, Some(left));
                     }
                     drop(pending);
-                    std::thread::sleep(self.interval);
                     self.flush();
                 }
             })
             .map(drop)
+    }
+
+    /// Waits for a signal on `filled` (or at most `most`).
+    fn wait<'a>(
+        &self,
+        pending: MutexGuard<'a, Vec<u8>>,
+        most: Option<Duration>,
+    ) -> MutexGuard<'a, Vec<u8>> {
+        match most {
+            None => self
+                .filled
+                .wait(pending)
+                .unwrap_or_else(PoisonError::into_inner),
+            Some(d) => {
+                (self.filled.wait_timeout(pending, d))
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+        }
     }
 
     /// Adds one whole line; `urgent` (WARN, ERROR) writes it and everything before it now.
@@ -89,13 +116,15 @@ impl LineBuffer {
             return;
         }
         let mut pending = lock(&self.pending);
-        let was_empty = pending.is_empty();
+        let before = pending.len();
         pending.extend_from_slice(line);
-        let full = pending.len() >= FLUSH_BYTES;
+        let after = pending.len();
         drop(pending);
-        if urgent || full {
+        if urgent || after >= MAX_PENDING {
+            // A warning now; or the flusher cannot keep up (or was never started): write here.
             self.flush();
-        } else if was_empty {
+        } else if before == 0 || (before < FLUSH_BYTES && after >= FLUSH_BYTES) {
+            // The first line of a batch starts the flusher's clock; a full batch goes now.
             self.filled.notify_one();
         }
     }
@@ -201,25 +230,26 @@ mod tests {
             "nothing written twice"
         );
 
+        // Without a flusher, lines wait until the logging thread must write them itself.
         let before = capture.text().len();
         let line = [b'x'; 1023]
             .iter()
             .chain(b"\n")
             .copied()
             .collect::<Vec<_>>();
-        for _ in 0..FLUSH_BYTES / line.len() - 1 {
+        for _ in 0..MAX_PENDING / line.len() - 1 {
             buffer.push(&line, false);
         }
         assert_eq!(
             capture.text().len(),
             before,
-            "below the threshold nothing is written"
+            "below the cap nothing is written"
         );
         buffer.push(&line, false);
         assert_eq!(
             capture.text().len(),
-            before + FLUSH_BYTES,
-            "a full buffer is written"
+            before + MAX_PENDING,
+            "at the cap all is written"
         );
     }
 
@@ -229,6 +259,15 @@ mod tests {
         let buffer = LineBuffer::new(capture.clone(), Duration::ZERO);
         buffer.push(b"one\n", false);
         assert_eq!(capture.text(), "one\n");
+    }
+
+    /// Polls until `capture` holds `len` bytes (at most 10 s).
+    fn wait_for(capture: &Capture, len: usize) -> String {
+        let give_up = std::time::Instant::now() + Duration::from_secs(10);
+        while capture.text().len() < len && std::time::Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        capture.text()
     }
 
     #[test]
@@ -241,11 +280,30 @@ mod tests {
         buffer.spawn_flusher().expect("thread");
         for round in 1..=2 {
             buffer.push(b"line\n", false);
-            let give_up = std::time::Instant::now() + Duration::from_secs(10);
-            while capture.text().len() < 5 * round && std::time::Instant::now() < give_up {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            assert_eq!(capture.text(), "line\n".repeat(round), "round {round}");
+            assert_eq!(
+                wait_for(&capture, 5 * round),
+                "line\n".repeat(round),
+                "round {round}"
+            );
         }
+    }
+
+    #[test]
+    fn the_flusher_writes_a_full_batch_without_waiting_for_the_interval() {
+        let capture = Capture::default();
+        let buffer: &'static LineBuffer = Box::leak(Box::new(LineBuffer::new(
+            capture.clone(),
+            Duration::from_secs(3600),
+        )));
+        buffer.spawn_flusher().expect("thread");
+        let line = [b'x'; 1023]
+            .iter()
+            .chain(b"\n")
+            .copied()
+            .collect::<Vec<_>>();
+        for _ in 0..FLUSH_BYTES / line.len() {
+            buffer.push(&line, false);
+        }
+        assert_eq!(wait_for(&capture, FLUSH_BYTES).len(), FLUSH_BYTES);
     }
 }
