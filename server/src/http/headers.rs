@@ -2,8 +2,10 @@
 //! carry a token), nosniff, HSTS on https deployments, and a CSP whose `frame-ancestors` lets
 //! Confluence (and configured origins) frame the app. No `X-Frame-Options`.
 
-use axum::http::{HeaderValue, header};
-use tower_http::set_header::SetResponseHeaderLayer;
+use std::sync::Arc;
+
+use axum::http::{HeaderValue, Response, header};
+use tower::util::MapResponseLayer;
 
 use crate::config::Config;
 
@@ -37,36 +39,36 @@ impl SecurityHeaders {
     }
 }
 
-/// The five header layers, outermost first (a tuple is itself a layer: the router applies them
-/// in one step, so a request passes one boxed route, not one per layer).
-pub type Layers = (
-    SetResponseHeaderLayer<HeaderValue>,
-    SetResponseHeaderLayer<HeaderValue>,
-    SetResponseHeaderLayer<HeaderValue>,
-    SetResponseHeaderLayer<Option<HeaderValue>>,
-    SetResponseHeaderLayer<HeaderValue>,
-);
-
 impl SecurityHeaders {
-    /// Plain header layers: no per-request state or boxing, unlike a `from_fn` middleware.
-    pub fn layers(self) -> Layers {
-        (
-            SetResponseHeaderLayer::overriding(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
-            SetResponseHeaderLayer::overriding(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            ),
-            SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, self.csp),
-            SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, self.hsts),
-            // Static assets set their own caching; everything else is per-user and must not be
-            // cached.
-            SetResponseHeaderLayer::if_not_present(
+    /// Sets the headers on `res` (`Cache-Control` only where the handler set none: static
+    /// assets set their own caching; everything else is per-user and must not be cached).
+    fn apply<B>(&self, mut res: Response<B>) -> Response<B> {
+        let h = res.headers_mut();
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        h.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
+        if let Some(hsts) = &self.hsts {
+            h.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+        }
+        if !h.contains_key(header::CACHE_CONTROL) {
+            h.insert(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("no-cache, no-store"),
-            ),
-        )
+            );
+        }
+        res
+    }
+
+    /// One layer setting all the headers as the response passes: no boxing, and one future
+    /// instead of one per header (five `SetResponseHeader` layers cost ~5 % of a cached read).
+    pub fn layer<B>(self) -> MapResponseLayer<impl FnOnce(Response<B>) -> Response<B> + Clone> {
+        let headers = Arc::new(self);
+        MapResponseLayer::new(move |res| headers.apply(res))
     }
 }

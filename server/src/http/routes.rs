@@ -4,6 +4,7 @@
 
 use axum::Router;
 use axum::routing::{MethodRouter, any, get, post};
+use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 
@@ -63,11 +64,16 @@ fn table(state: &AppState) -> PolicyRouter {
         )
         .route("/enabled", HostCallback, post(lifecycle::enabled))
         .route("/disabled", HostCallback, post(lifecycle::disabled))
-        .route("/preferences", IframeToken, get(pages::preferences))
+        .route(
+            "/preferences",
+            IframeToken,
+            get(pages::preferences).layer(compression()),
+        )
         .route("/api/{*fn_name}", ContextToken, any(api::server_fn));
-    r.router = r
-        .router
-        .nest_service("/pkg", assets::service(&state.leptos_options));
+    r.router = r.router.nest_service(
+        "/pkg",
+        compression().layer(assets::service(&state.leptos_options)),
+    );
     r.table.push(RouteSpec {
         path: "/pkg/{*file}",
         policy: Public,
@@ -86,14 +92,20 @@ async fn not_found() -> axum::response::Response {
     })
 }
 
+/// On the page and the assets only (a release build's assets are precompressed and pass
+/// through): the other answers are small JSON, which compression would make slower to produce
+/// than to send.
+fn compression() -> CompressionLayer {
+    CompressionLayer::new()
+}
+
 pub fn router(state: AppState) -> Router {
     let security = SecurityHeaders::new(&state.config);
     // One tuple of layers, outermost first, applied in one step: each `Router::layer` call
     // wraps every route in another boxed service that is cloned for each request.
     let layers = (
         telemetry::AccessLogLayer,
-        CompressionLayer::new(),
-        security.layers(),
+        security.layer(),
         // A bug must cost one request a 500, never the connection or the process.
         CatchPanicLayer::custom(|_| super::errors::json_error(&app::AppError::internal())),
     );

@@ -380,3 +380,42 @@ async fn page_reloaded_after_a_save_shows_it_with_a_fresh_token() {
         .await;
     assert_eq!(read.json()["revision"], 0);
 }
+
+#[tokio::test]
+async fn the_page_is_compressed_for_browsers_and_keeps_its_security_headers() {
+    let (app, tenant) = setup().await;
+    let url = TestApp::iframe_url(&tenant, Some("user-1"), "/preferences", QUERY);
+    let r = raw_http(
+        &app,
+        &format!(
+            "GET {} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+            url
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-encoding").as_deref(), Some("gzip"));
+    assert_eq!(
+        r.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert_eq!(
+        r.header("cache-control").as_deref(),
+        Some("no-cache, no-store")
+    );
+    // A small API answer goes as it is: compressing it would cost more than sending it.
+    let token = TestApp::context_token(&tenant, Some("user-1"));
+    let r = raw_http(
+        &app,
+        &format!(
+            "GET /api/preferences HTTP/1.1\r\nHost: x\r\nAuthorization: JWT {token}\r\nAccept-Encoding: gzip, br\r\nConnection: close\r\n\r\n"
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-encoding"), None);
+    assert_eq!(
+        r.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+}
