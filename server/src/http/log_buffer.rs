@@ -176,16 +176,22 @@ impl<'a> MakeWriter<'a> for &'static LineBuffer {
     }
 }
 
+/// A log destination that keeps what is written, for tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
+pub(crate) mod capture {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::lock;
 
     #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Capture(Arc<Mutex<Vec<u8>>>);
 
     impl Capture {
-        fn text(&self) -> String {
+        /// Everything written so far.
+        pub(crate) fn text(&self) -> String {
             String::from_utf8(lock(&self.0).clone()).expect("utf-8")
         }
     }
@@ -206,6 +212,12 @@ mod tests {
             self.clone()
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capture::Capture;
+    use super::*;
 
     #[test]
     fn lines_wait_for_a_flush_a_warning_or_a_full_buffer() {

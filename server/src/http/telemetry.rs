@@ -340,6 +340,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::log_buffer::capture::Capture;
 
     fn quoted(s: &str) -> String {
         let mut out = String::new();
@@ -382,27 +383,6 @@ mod tests {
         assert_eq!(fresh.len(), 36);
     }
 
-    /// Captured output of the one subscriber this test binary installs.
-    #[derive(Clone, Default)]
-    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("not poisoned").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Capture {
-        type Writer = Capture;
-        fn make_writer(&'a self) -> Capture {
-            self.clone()
-        }
-    }
-
     #[tokio::test]
     async fn production_lines_are_json_with_the_request_id_and_no_query() {
         use axum::Router;
@@ -438,8 +418,7 @@ mod tests {
             .await
             .expect("answer");
         assert_eq!(res.headers()[X_REQUEST_ID], "req-1");
-        let text = || String::from_utf8(capture.0.lock().expect("not poisoned").clone());
-        let so_far = text().expect("utf-8");
+        let so_far = capture.text();
         assert!(
             so_far.contains("inside the handler"),
             "a warning is written at once"
@@ -455,7 +434,7 @@ mod tests {
             .to_owned();
         assert_eq!(fresh.len(), 36);
 
-        let out = text().expect("utf-8");
+        let out = capture.text();
         assert!(
             out.contains("\"status\":200"),
             "an error line writes the lines before it"
