@@ -295,6 +295,7 @@ impl Verifier {
         if let Some(memo) = self.verified.as_ref().and_then(|v| v.get(token)) {
             // Verified before: only what can have changed since is checked (`verified_tokens`).
             let tenant = self.tenant(&memo.claims.iss, Tenancy::Active).await?;
+            // Both secrets are the server's own (none comes from the request): a plain comparison.
             if tenant.secret == memo.secret {
                 if let Err(e) = memo.claims.check_times(now(), self.leeway_secs) {
                     if let Some(v) = &self.verified {

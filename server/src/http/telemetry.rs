@@ -7,7 +7,7 @@
 //! The access line is written by hand in JSON mode rather than through a tracing span and event:
 //! the span machinery and tracing-subscriber's generic JSON formatter were the largest user-space
 //! cost of a cached API read (docs/BENCHMARKS.md). The request id travels in a task-local, which
-//! the event formatters read.
+//! the event formatters read. JSON lines are written in batches (`log_buffer`).
 
 use std::fmt;
 use std::future::Future;
@@ -20,14 +20,14 @@ use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode,
 use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service};
-
-use super::log_buffer::LineBuffer;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::{DefaultFields, Format, JsonFields, Writer};
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
+
+use super::log_buffer::LineBuffer;
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The longest caller-supplied request id kept; longer or unusual ones are replaced.
@@ -41,7 +41,7 @@ tokio::task_local! {
 static JSON_SINK: OnceLock<LineBuffer> = OnceLock::new();
 
 /// Installs the global subscriber writing to stdout: JSON lines when `json` (gathered and
-/// written at most `flush` later, `log_buffer`), else human lines written at once.
+/// written at most `flush_after` later, `log_buffer`), else human lines written at once.
 pub fn init(json: bool, flush_after: Duration) {
     init_with(json, std::io::stdout, flush_after);
 }
