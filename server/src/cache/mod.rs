@@ -35,6 +35,18 @@ impl<K, V: Weighed> Weighter<K, V> for ByWeight {
     }
 }
 
+/// A quick_cache holding about `capacity_bytes` of entries of about `typical_entry` bytes each.
+pub(crate) fn weighed<K: Eq + Hash, V: Clone + Weighed>(
+    capacity_bytes: u64,
+    typical_entry: u64,
+) -> quick_cache::sync::Cache<K, V, ByWeight> {
+    quick_cache::sync::Cache::with_weighter(
+        (capacity_bytes / typical_entry).max(16) as usize,
+        capacity_bytes.max(1),
+        ByWeight,
+    )
+}
+
 /// Write epochs are kept per slot (hash of the key), so writes to one key do not stop misses of
 /// other keys from filling.
 const SLOTS: usize = 64;
@@ -57,11 +69,7 @@ impl<K: Eq + Hash + Clone, V: Clone + Weighed> Coherent<K, V> {
     /// A cache holding about `capacity_bytes` of entries.
     pub fn new(capacity_bytes: u64) -> Self {
         Self {
-            entries: quick_cache::sync::Cache::with_weighter(
-                (capacity_bytes / 512).max(16) as usize,
-                capacity_bytes,
-                ByWeight,
-            ),
+            entries: weighed(capacity_bytes, 512),
             epochs: std::array::from_fn(|_| AtomicU64::new(0)),
             hasher: std::hash::RandomState::new(),
             writes: Mutex::new(()),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use app::preferences::PreferencesView;
 use quick_cache::Equivalent;
 
-use super::{ByWeight, Weighed};
+use super::{ByWeight, Weighed, weighed};
 
 /// Where the page's token goes: the `<head>` comes before anything a user wrote, so the first
 /// occurrence of this is the meta tag (rendered with an empty token).
@@ -95,11 +95,7 @@ impl PageCache {
     /// A cache holding about `capacity_bytes` of pages.
     pub fn new(capacity_bytes: u64) -> Self {
         Self {
-            entries: quick_cache::sync::Cache::with_weighter(
-                (capacity_bytes / 8192).max(16) as usize,
-                capacity_bytes.max(1),
-                ByWeight,
-            ),
+            entries: weighed(capacity_bytes, 8192),
         }
     }
 

@@ -12,7 +12,7 @@ use connect::Claims;
 
 use super::secrets::SharedSecret;
 use super::verifier::TokenKind;
-use crate::cache::{ByWeight, Weighed};
+use crate::cache::{ByWeight, Weighed, weighed};
 
 /// What a full verification established about a token.
 pub struct Memo {
@@ -43,11 +43,7 @@ impl VerifiedTokens {
     /// Holds about `capacity_bytes` of tokens and what they proved.
     pub fn new(capacity_bytes: u64) -> Self {
         Self {
-            entries: quick_cache::sync::Cache::with_weighter(
-                (capacity_bytes / 1024).max(16) as usize,
-                capacity_bytes.max(1),
-                ByWeight,
-            ),
+            entries: weighed(capacity_bytes, 1024),
         }
     }
 
