@@ -271,7 +271,7 @@ bench_app() {
   local cmd cwd scenarios
   cwd=$(app_cwd "$LABEL")
   scenarios=$SCENARIOS
-  [ "$LABEL" = bare ] && scenarios=read
+  [ "$LABEL" = bare ] && scenarios="read"
 
   # cold start: spawn -> first 200 on /atlassian-connect.json, a fresh database each trial
   if [ "$COLD_TRIALS" -gt 0 ]; then
@@ -356,6 +356,7 @@ bench_app() {
         'BEGIN{v = (b - a) / t - app - w; if (v < 0) v = 0; printf "%.2f", v}')
       printf '{"app":"%s","scenario":"%s","conns":%s,"cpu_s":%s,"wrk_cpu_s":%s,"other_cpu_s":%s,"rss_peak_kb":%s,"wrk":%s}\n' \
         "$LABEL" "$s" "$c" "$app_cpu" "$wrk_cpu" "$other_cpu" "$(max_of "$DIR/rss-$s-c$c")" "$wrkjson" >>"$DIR/results.jsonl"
+      # shellcheck disable=SC2016 # a JavaScript template literal, not a shell expansion
       log "$LABEL $s c=$c: $(node -e 'const j=JSON.parse(process.argv[1]);console.log(`${Math.round(j.rps)} req/s, p50 ${(j.p50_us/1000).toFixed(2)} ms, p99 ${(j.p99_us/1000).toFixed(2)} ms, non-2xx ${j.err_status}`)' "$wrkjson"), app CPU ${app_cpu}s"
       sleep 1
     done

@@ -63,11 +63,9 @@ export default defineConfig({
       stdout: "pipe",
       stderr: "pipe",
       env: {
-        // The server refuses an http:// FRAME_ANCESTORS origin in production, even a loopback one
-        // (while it accepts a loopback http APP_BASE_URL there), and the simulator only speaks
-        // http, so production mode cannot start here. Development mode differs only in that rule,
-        // the lifecycle base-URL rule for non-loopback hosts, and the log format. Set
-        // Production mode, as deployed (loopback http URLs are allowed there for tests).
+        // Production mode, as deployed: there the server accepts plain http only for loopback
+        // hosts, which is all this setup uses (the simulator speaks http). E2E_APP_ENV=development
+        // runs the same suite in development mode.
         APP_ENV: process.env.E2E_APP_ENV ?? "production",
         LEPTOS_SITE_ADDR: `127.0.0.1:${APP_PORT}`,
         APP_BASE_URL: `http://127.0.0.1:${APP_PORT}`,

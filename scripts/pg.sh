@@ -18,11 +18,13 @@ cd "$(dirname "$0")/.."
 
 die() { printf 'pg.sh: %s\n' "$*" >&2; exit 1; }
 
-BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+BIN=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$BIN" ]; then
   BIN=$(dirname "$(command -v pg_ctl 2>/dev/null || echo /nonexistent/pg_ctl)")
 fi
-[ -x "$BIN/pg_ctl" ] && [ -x "$BIN/initdb" ] || die "PostgreSQL is not installed (run scripts/setup.sh)"
+if ! { [ -x "$BIN/pg_ctl" ] && [ -x "$BIN/initdb" ]; }; then
+  die "PostgreSQL is not installed (run scripts/setup.sh)"
+fi
 
 as_pg() { # runs a command as the user that owns the cluster
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what this project needs on a fresh machine and skips what is already there at the
 # right version: the wasm target, cargo-leptos 0.3.10, the wasm-bindgen CLI matching the pinned
-# crate, wasm-opt (npm binaryen), Debian's Chromium and PostgreSQL, and the Node packages.
+# crate, wasm-opt (npm binaryen), Debian's Chromium, PostgreSQL and shellcheck, and the Node
+# packages.
 # Safe to run again and again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,7 @@ fi
 
 apt_missing=()
 command -v chromium >/dev/null || apt_missing+=(chromium)
+command -v shellcheck >/dev/null || apt_missing+=(shellcheck)
 command -v pg_ctlcluster >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || apt_missing+=(postgresql)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${apt_missing[*]}"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine (scripts/setup.sh) and runs every test: format, clippy for the server
 # build and the wasm build, unit and integration tests (the server's on SQLite, then again on a
-# private PostgreSQL server), then the release build and the Playwright suite in Debian's
-# Chromium against it (the release page must hydrate).
+# private PostgreSQL server), then the release build, its first-load weight against the budget
+# (scripts/weight.sh), and the Playwright suite in Debian's Chromium against it (the release page
+# must hydrate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +15,9 @@ scripts/setup.sh
 export PATH="$PWD/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 done_step
 
-step "format"
+step "format, and shellcheck over the scripts"
 cargo fmt --all -- --check
+shellcheck scripts/*.sh bench/run.sh .ci/run
 done_step
 
 step "clippy: server build (app with ssr)"
@@ -46,6 +48,10 @@ done_step
 step "release build (cargo leptos build --release --precompress)"
 cargo leptos build --release --precompress
 cargo build -p simulator --locked
+done_step
+
+step "first-load weight (brotli bytes against scripts/weight.sh's budgets)"
+scripts/weight.sh
 done_step
 
 step "browser tests (Playwright, Debian Chromium, release build)"

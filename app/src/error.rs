@@ -50,6 +50,14 @@ pub enum AppError {
     /// 503: the store did not answer in time; nothing was written.
     #[error("{message}")]
     StoreUnavailable { message: String },
+    /// 503: a save was written to the store but its result did not come back in time: it may
+    /// or may not have been saved. The client reloads the stored copy before editing again.
+    #[error("{message}")]
+    OutcomeUnknown { message: String },
+    /// 503: a signed install's key could not be fetched now (too many fetches in flight);
+    /// nothing was written.
+    #[error("{message}")]
+    KeyServiceBusy { message: String },
     /// 500: a bug on our side. The message is generic on purpose.
     #[error("{message}")]
     Internal { message: String },
@@ -96,6 +104,8 @@ impl TryFrom<ErrorBody> for AppError {
                 fields: fields.ok_or("missing field `fields`")?,
             },
             "store_unavailable" => Self::StoreUnavailable { message },
+            "outcome_unknown" => Self::OutcomeUnknown { message },
+            "key_service_busy" => Self::KeyServiceBusy { message },
             "internal" => Self::Internal { message },
             "transport" => Self::Transport { message },
             other => return Err(format!("unknown error `{other}`")),
@@ -136,6 +146,19 @@ impl AppError {
                 .into(),
         }
     }
+    pub fn outcome_unknown() -> Self {
+        Self::OutcomeUnknown {
+            message: "The data store did not confirm in time whether this change was saved. \
+                      Reload the page before editing again."
+                .into(),
+        }
+    }
+    pub fn key_service_busy() -> Self {
+        Self::KeyServiceBusy {
+            message: "The install key service is busy. Nothing was changed; try again shortly."
+                .into(),
+        }
+    }
     pub fn payload_too_large(limit: usize) -> Self {
         Self::PayloadTooLarge {
             message: format!("The request body is larger than {limit} bytes."),
@@ -167,6 +190,8 @@ impl AppError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::ValidationFailed { .. } => "validation_failed",
             Self::StoreUnavailable { .. } => "store_unavailable",
+            Self::OutcomeUnknown { .. } => "outcome_unknown",
+            Self::KeyServiceBusy { .. } => "key_service_busy",
             Self::Internal { .. } => "internal",
             Self::Transport { .. } => "transport",
         }
@@ -184,7 +209,9 @@ impl AppError {
             Self::VersionConflict { .. } => S::CONFLICT,
             Self::PayloadTooLarge { .. } => S::PAYLOAD_TOO_LARGE,
             Self::ValidationFailed { .. } => S::UNPROCESSABLE_ENTITY,
-            Self::StoreUnavailable { .. } => S::SERVICE_UNAVAILABLE,
+            Self::StoreUnavailable { .. }
+            | Self::OutcomeUnknown { .. }
+            | Self::KeyServiceBusy { .. } => S::SERVICE_UNAVAILABLE,
             Self::Internal { .. } | Self::Transport { .. } => S::INTERNAL_SERVER_ERROR,
         }
     }
@@ -267,6 +294,8 @@ mod tests {
             AppError::PayloadTooLarge { message: message() },
             AppError::validation(vec![field]),
             AppError::StoreUnavailable { message: message() },
+            AppError::OutcomeUnknown { message: message() },
+            AppError::KeyServiceBusy { message: message() },
             AppError::Internal { message: message() },
             AppError::Transport { message: message() },
         ] {
@@ -290,6 +319,8 @@ mod tests {
             AppError::forbidden("x"),
             AppError::internal(),
             AppError::store_unavailable(),
+            AppError::outcome_unknown(),
+            AppError::key_service_busy(),
             AppError::payload_too_large(10),
             AppError::validation(vec![]),
         ] {

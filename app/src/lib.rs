@@ -13,4 +13,4 @@ mod shell;
 
 pub use error::AppError;
 pub use pages::App;
-pub use shell::shell;
+pub use shell::{hydration_scripts, shell};

@@ -21,11 +21,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" href=css />
                 // A classic script: AP exists before the module script that hydrates runs.
                 <script src=ctx.all_js_url data-options="sizeToParent:true"></script>
-                <HydrationScripts options />
+                {hydration_scripts(options)}
             </head>
             <body>
                 <App />
             </body>
         </html>
     }
+}
+
+/// The hydration bootstrap (module preloads and an inline module script). The server renders it
+/// alone at start-up too: the page's CSP allows that inline script by its hash.
+pub fn hydration_scripts(options: LeptosOptions) -> impl IntoView {
+    view! { <HydrationScripts options /> }
 }

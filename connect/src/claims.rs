@@ -91,21 +91,7 @@ impl Claims {
     /// `iat > now + leeway` → [`VerifyError::IssuedInFuture`];
     /// `nbf > now + leeway` → [`VerifyError::NotYetValid`].
     pub fn check_times(&self, now: i64, leeway_secs: u64) -> Result<(), VerifyError> {
-        let leeway = i64::try_from(leeway_secs.min(MAX_LEEWAY_SECS)).unwrap_or(0);
-        if self.exp < self.iat || self.nbf.is_some_and(|nbf| self.exp <= nbf) {
-            return Err(VerifyError::BadTimes);
-        }
-        if now > self.exp.saturating_add(leeway) {
-            return Err(VerifyError::Expired);
-        }
-        let latest_start = now.saturating_add(leeway);
-        if self.iat > latest_start {
-            return Err(VerifyError::IssuedInFuture);
-        }
-        if self.nbf.is_some_and(|nbf| nbf > latest_start) {
-            return Err(VerifyError::NotYetValid);
-        }
-        Ok(())
+        check_times(self.iat, self.exp, self.nbf, now, leeway_secs)
     }
 
     /// `qsh` must be present and equal `expected` (a computed hash, or [`CONTEXT_QSH`] on
@@ -147,6 +133,31 @@ impl Claims {
     }
 }
 
+/// The time rules of [`Claims::check_times`], for any token kind (Forge invocation tokens too).
+pub(crate) fn check_times(
+    iat: i64,
+    exp: i64,
+    nbf: Option<i64>,
+    now: i64,
+    leeway_secs: u64,
+) -> Result<(), VerifyError> {
+    let leeway = i64::try_from(leeway_secs.min(MAX_LEEWAY_SECS)).unwrap_or(0);
+    if exp < iat || nbf.is_some_and(|nbf| exp <= nbf) {
+        return Err(VerifyError::BadTimes);
+    }
+    if now > exp.saturating_add(leeway) {
+        return Err(VerifyError::Expired);
+    }
+    let latest_start = now.saturating_add(leeway);
+    if iat > latest_start {
+        return Err(VerifyError::IssuedInFuture);
+    }
+    if nbf.is_some_and(|nbf| nbf > latest_start) {
+        return Err(VerifyError::NotYetValid);
+    }
+    Ok(())
+}
+
 fn non_empty_string(v: &Value) -> Option<String> {
     v.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
 }
@@ -168,7 +179,7 @@ fn required_date(obj: &Map<String, Value>, name: &'static str) -> Result<i64, Ve
 }
 
 /// A JSON number (integer or fraction, floored) that fits an `i64`; nothing else.
-fn numeric_date(v: &Value) -> Option<i64> {
+pub(crate) fn numeric_date(v: &Value) -> Option<i64> {
     let Value::Number(n) = v else { return None };
     if let Some(i) = n.as_i64() {
         return Some(i);

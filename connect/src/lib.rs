@@ -1,9 +1,11 @@
 //! Atlassian Connect protocol primitives: canonical request and `qsh`, strict JWT parsing,
-//! claim-time checks, signature verification, token minting and `kid` validation.
+//! claim-time checks, signature verification, token minting and `kid` validation; and
+//! [`forge`]: Forge invocation token verification.
 //! Pure functions only: no I/O, no web framework, no async, no logging.
 
 pub mod claims;
 pub mod error;
+pub mod forge;
 pub mod kid;
 pub mod mint;
 pub mod qsh;

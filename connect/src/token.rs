@@ -51,26 +51,12 @@ impl UnverifiedToken {
     /// `.`-separated segments of canonical unpadded base64url, header and payload JSON objects
     /// without duplicate keys, a string `alg`, string `kid`/`typ` when present, and no `crit`.
     pub fn parse(token: &str) -> Result<Self, VerifyError> {
-        if token.is_empty() {
-            return Err(VerifyError::Malformed("empty"));
-        }
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(VerifyError::TooLarge);
-        }
-        let mut parts = token.split('.');
-        let (Some(h64), Some(p64), Some(s64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(VerifyError::Malformed("segment_count"));
-        };
-        let header = parse_header(&json_object(&decode_segment(h64)?, "header_json")?)?;
-        let claims = Claims::from_object(&json_object(&decode_segment(p64)?, "payload_json")?)?;
-        let signature = decode_segment(s64)?;
+        let jws = Jws::parse(token)?;
         Ok(Self {
-            header,
-            claims,
-            signing_input: token[..h64.len() + 1 + p64.len()].to_owned(),
-            signature,
+            claims: Claims::from_object(&jws.payload)?,
+            header: jws.header,
+            signing_input: jws.signing_input,
+            signature: jws.signature,
         })
     }
 
@@ -117,6 +103,42 @@ impl fmt::Debug for UnverifiedToken {
             .field("header", &self.header)
             .field("claims", &self.claims)
             .finish_non_exhaustive()
+    }
+}
+
+/// A compact JWS split and decoded under the same strict rules as [`UnverifiedToken::parse`],
+/// with the payload left as a JSON object: for token kinds whose claims are not Connect's
+/// (Forge invocation tokens read theirs only after the signature verified).
+pub(crate) struct Jws {
+    pub(crate) header: Header,
+    pub(crate) payload: Map<String, Value>,
+    pub(crate) signing_input: String,
+    pub(crate) signature: Vec<u8>,
+}
+
+impl Jws {
+    pub(crate) fn parse(token: &str) -> Result<Self, VerifyError> {
+        if token.is_empty() {
+            return Err(VerifyError::Malformed("empty"));
+        }
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(VerifyError::TooLarge);
+        }
+        let mut parts = token.split('.');
+        let (Some(h64), Some(p64), Some(s64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(VerifyError::Malformed("segment_count"));
+        };
+        let header = parse_header(&json_object(&decode_segment(h64)?, "header_json")?)?;
+        let payload = json_object(&decode_segment(p64)?, "payload_json")?;
+        let signature = decode_segment(s64)?;
+        Ok(Self {
+            header,
+            payload,
+            signing_input: token[..h64.len() + 1 + p64.len()].to_owned(),
+            signature,
+        })
     }
 }
 

@@ -185,6 +185,56 @@ test.describe("conflicts between two tabs", () => {
   });
 });
 
+// The server answers 503 `outcome_unknown` when a save was sent to the database but its result
+// did not come back in time. The page then reads the stored copy: it decides what the form shows.
+test.describe("a save whose outcome is unknown", () => {
+  test.beforeEach(async () => {
+    await ensureInstalled("acme");
+    await resetPrefs("acme", "alice", KNOWN);
+  });
+
+  const UNKNOWN = {
+    status: 503,
+    contentType: "application/json",
+    body: JSON.stringify({ error: "outcome_unknown", message: "The data store did not confirm in time." }),
+  };
+
+  test("is shown as saved when the stored copy holds it", async ({ page }) => {
+    const before = await readPrefs("acme", "alice");
+    // The save reaches the server and is written; only its answer is lost.
+    await page.route(`${APP}/api/preferences`, async (route) => {
+      if (route.request().method() !== "POST") return route.continue();
+      await route.fetch();
+      await route.fulfill(UNKNOWN);
+    });
+    const app = await openApp(page, "acme", "alice");
+    const f = form(app);
+    const label = uniqueLabel("landed");
+    await addLabel(app, label);
+    await f.save.click();
+    await expect(f.status).toContainText("Saved.");
+    await expect(f.chip(label)).toBeVisible();
+    expect((await readPrefs("acme", "alice")).revision).toBe(before.revision + 1);
+  });
+
+  test("shows the stored copy, and says so, when the save is not there", async ({ page }) => {
+    const before = await readPrefs("acme", "alice");
+    await page.route(`${APP}/api/preferences`, (route) =>
+      route.request().method() === "POST" ? route.fulfill(UNKNOWN) : route.continue(),
+    );
+    const app = await openApp(page, "acme", "alice");
+    const f = form(app);
+    const label = uniqueLabel("lost");
+    await addLabel(app, label);
+    await f.save.click();
+    await expect(f.status).toContainText("could not confirm whether your change was saved");
+    await expect(f.status).toContainText("The form now shows the stored copy");
+    await expect(f.chip(label)).toHaveCount(0);
+    for (const stored of before.preferences.favourite_labels) await expect(f.chip(stored)).toBeVisible();
+    expect((await readPrefs("acme", "alice")).revision).toBe(before.revision);
+  });
+});
+
 test.describe("validation", () => {
   test.beforeEach(async () => {
     await ensureInstalled("globex");

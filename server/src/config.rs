@@ -1,10 +1,17 @@
 //! Typed configuration from environment variables (and an optional `.env`). Every problem is one
-//! line naming the variable; nothing here panics. Secret values never appear in messages.
+//! line naming the variable; nothing here panics. Secret values never appear in messages, and
+//! the secret ones (`DATABASE_URL`, `TENANT_SECRET_KEYS`) are `SecretString`s: `{:?}` of a
+//! `Config` prints `[REDACTED]` for them.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use secrecy::SecretString;
 use url::Url;
+
+use connect::forge::{AppId, EnvironmentId, EnvironmentPolicy};
+
+use crate::connect::install_keys::InstallKeyPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
@@ -38,8 +45,9 @@ pub struct Config {
     pub app_name: String,
     pub vendor_name: String,
     pub vendor_url: String,
-    /// `DATABASE_URL`: `sqlite:...` (the default) or `postgres://...` (several instances).
-    pub database_url: String,
+    /// `DATABASE_URL`: `sqlite:...` (the default) or `postgres://...` (several instances). May
+    /// hold a password.
+    pub database_url: SecretString,
     /// `DATABASE_MAX_CONNECTIONS` (default 8): the pool size of this instance.
     pub db_max_connections: u32,
     /// `DATABASE_TIMEOUT_MS` (default 3000): the longest a request waits for a connection, and
@@ -56,20 +64,41 @@ pub struct Config {
     /// lines may wait in memory to be written together (WARN and ERROR lines never wait).
     pub log_flush: Duration,
     pub install_keys_url: String,
+    /// How install keys are fetched and remembered; `key_ttl` is `CONNECT_INSTALL_KEY_TTL_SECS`
+    /// (default 24 h), the rest are fixed (tests shorten them).
+    pub install_key_policy: InstallKeyPolicy,
     pub all_js_url: String,
     /// `TENANT_SECRET_KEYS`; `None` in development means "use the generated dev key".
-    pub tenant_secret_keys: Option<String>,
+    pub tenant_secret_keys: Option<SecretString>,
     pub jwt_leeway_secs: u64,
     /// Lifetime of the app session token written into the page (at most 15 minutes).
     pub session_token_ttl_secs: i64,
     /// Extra origins allowed to frame the app, besides Atlassian's.
     pub frame_ancestors: Vec<String>,
     pub site_addr: SocketAddr,
+    /// Forge Remote (FIT verification); `None` when `FORGE_APP_ID` is unset.
+    pub forge: Option<ForgeConfig>,
+}
+
+/// What Forge invocation tokens are checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgeConfig {
+    /// `FORGE_APP_ID`: the app ARI (a bare UUID is made into one); tokens' `aud` and `app.id`.
+    pub app_id: AppId,
+    /// `FORGE_JWKS_URL`: where Forge's signing keys are fetched (never from a token).
+    pub jwks_url: String,
+    /// `FORGE_ENVIRONMENT_IDS`: the environments whose installs may call; unset in development
+    /// means any environment of this app.
+    pub environments: EnvironmentPolicy,
+    /// `FORGE_JWKS_COOLDOWN_SECS`: the least time between two JWKS fetches for unknown kids.
+    pub jwks_cooldown: Duration,
 }
 
 pub const DEFAULT_INSTALL_KEYS_URL: &str = "https://connect-install-keys.atlassian.com";
 pub const DEFAULT_ALL_JS_URL: &str = "https://connect-cdn.atl-paas.net/all.js";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
+pub const DEFAULT_FORGE_JWKS_URL: &str =
+    "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json";
 
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
@@ -180,7 +209,7 @@ impl Config {
             ));
         }
 
-        let tenant_secret_keys = var("TENANT_SECRET_KEYS");
+        let tenant_secret_keys = var("TENANT_SECRET_KEYS").map(SecretString::from);
         if env == AppEnv::Production && tenant_secret_keys.is_none() {
             return Err(bad(
                 "TENANT_SECRET_KEYS",
@@ -220,6 +249,14 @@ impl Config {
         let cache_bytes = number("CACHE_MIB", 0..=4096, 64)? << 20;
         let page_cache_bytes = number("PAGE_CACHE_MIB", 0..=4096, 16)? << 20;
         let log_flush = Duration::from_millis(number("LOG_FLUSH_MS", 0..=10_000, 250)?);
+        let install_key_policy = InstallKeyPolicy {
+            key_ttl: Duration::from_secs(number(
+                "CONNECT_INSTALL_KEY_TTL_SECS",
+                60..=7 * 24 * 60 * 60,
+                24 * 60 * 60,
+            )?),
+            ..InstallKeyPolicy::default()
+        };
 
         let mut frame_ancestors = Vec::new();
         for origin in var("FRAME_ANCESTORS").unwrap_or_default().split(',') {
@@ -243,6 +280,8 @@ impl Config {
             frame_ancestors.push(origin.to_string());
         }
 
+        let forge = forge_config(&var, env, &number)?;
+
         Ok(Self {
             env,
             base_url,
@@ -251,19 +290,21 @@ impl Config {
             vendor_name: var("APP_VENDOR_NAME").unwrap_or_else(|| "Example Vendor".into()),
             vendor_url: var("APP_VENDOR_URL").unwrap_or_else(|| "https://example.com".into()),
             app_key,
-            database_url,
+            database_url: database_url.into(),
             db_max_connections,
             db_acquire_timeout,
             cache_bytes,
             page_cache_bytes,
             log_flush,
             install_keys_url,
+            install_key_policy,
             all_js_url,
             tenant_secret_keys,
             jwt_leeway_secs,
             session_token_ttl_secs,
             frame_ancestors,
             site_addr,
+            forge,
         })
     }
 
@@ -272,10 +313,82 @@ impl Config {
     }
 }
 
+/// The `FORGE_*` variables: all or nothing, keyed on `FORGE_APP_ID`.
+fn forge_config(
+    var: &impl Fn(&str) -> Option<String>,
+    env: AppEnv,
+    number: &impl Fn(&'static str, std::ops::RangeInclusive<u64>, u64) -> Result<u64, ConfigError>,
+) -> Result<Option<ForgeConfig>, ConfigError> {
+    let Some(raw_app_id) = var("FORGE_APP_ID") else {
+        for other in [
+            "FORGE_JWKS_URL",
+            "FORGE_ENVIRONMENT_IDS",
+            "FORGE_JWKS_COOLDOWN_SECS",
+        ] {
+            if var(other).is_some() {
+                return Err(bad(
+                    "FORGE_APP_ID",
+                    format!("is required when {other} is set (Forge is off without it)"),
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    let app_id = AppId::parse(&raw_app_id).ok_or_else(|| {
+        bad(
+            "FORGE_APP_ID",
+            "must be ari:cloud:ecosystem::app/<uuid> or the bare lower-case UUID",
+        )
+    })?;
+    let jwks_url = parse_url(
+        "FORGE_JWKS_URL",
+        &var("FORGE_JWKS_URL").unwrap_or_else(|| DEFAULT_FORGE_JWKS_URL.into()),
+        env,
+    )?
+    .to_string();
+    let environments = match var("FORGE_ENVIRONMENT_IDS") {
+        None if env == AppEnv::Production => {
+            return Err(bad(
+                "FORGE_ENVIRONMENT_IDS",
+                "is required in production when FORGE_APP_ID is set (comma-separated environment ARIs)",
+            ));
+        }
+        None => EnvironmentPolicy::AnyOfApp,
+        Some(list) => {
+            let mut ids = Vec::new();
+            for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let id = EnvironmentId::parse(item)
+                    .filter(|id| id.is_of(&app_id))
+                    .ok_or_else(|| {
+                        bad(
+                            "FORGE_ENVIRONMENT_IDS",
+                            format!(
+                                "{item:?} is not an environment of FORGE_APP_ID (ari:cloud:ecosystem::environment/<app uuid>/<environment uuid>)"
+                            ),
+                        )
+                    })?;
+                ids.push(id);
+            }
+            EnvironmentPolicy::Only(ids)
+        }
+    };
+    // Production keeps the floor of forge-remote.md §2; development may go lower (simulator).
+    let min_cooldown = if env == AppEnv::Production { 30 } else { 1 };
+    let jwks_cooldown =
+        Duration::from_secs(number("FORGE_JWKS_COOLDOWN_SECS", min_cooldown..=3600, 30)?);
+    Ok(Some(ForgeConfig {
+        app_id,
+        jwks_url,
+        environments,
+        jwks_cooldown,
+    }))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -292,11 +405,30 @@ mod tests {
         assert_eq!(c.env, AppEnv::Development);
         assert_eq!(c.base_url, "http://127.0.0.1:3000");
         assert_eq!(c.base_path, "");
-        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.database_url.expose_secret(), DEFAULT_DATABASE_URL);
         assert_eq!(c.install_keys_url, DEFAULT_INSTALL_KEYS_URL);
         assert_eq!(c.jwt_leeway_secs, 30);
         assert_eq!(c.page_cache_bytes, 16 << 20);
         assert_eq!(c.log_flush, Duration::from_millis(250));
+        assert_eq!(c.install_key_policy, InstallKeyPolicy::default());
+        assert_eq!(c.install_key_policy.key_ttl, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn install_key_ttl_bounds() {
+        let ttl = |v: &str| {
+            config(&[("CONNECT_INSTALL_KEY_TTL_SECS", v)]).map(|c| c.install_key_policy.key_ttl)
+        };
+        assert_eq!(ttl("60"), Ok(Duration::from_secs(60)));
+        assert_eq!(ttl("604800"), Ok(Duration::from_secs(604_800)));
+        for bad in ["59", "604801", "0", "1d"] {
+            let e = ttl(bad).unwrap_err();
+            assert_eq!(e.var, "CONNECT_INSTALL_KEY_TTL_SECS", "{bad}");
+            assert_eq!(
+                e.to_string(),
+                "configuration error: CONNECT_INSTALL_KEY_TTL_SECS: must be a whole number from 60 to 604800"
+            );
+        }
     }
 
     #[test]
@@ -361,6 +493,131 @@ mod tests {
         ] {
             assert_eq!(config(&[(k, v)]).unwrap_err().var, k, "{k}={v}");
         }
+    }
+
+    const FORGE_UUID: &str = "d9e4002b-120b-426b-834b-402a4a5adce7";
+    const FORGE_ENV: &str = "ari:cloud:ecosystem::environment/d9e4002b-120b-426b-834b-402a4a5adce7/1e468bcd-89ab-49f0-a648-14620b9cde00";
+
+    #[test]
+    fn forge_is_off_unless_an_app_id_is_set() {
+        assert_eq!(config(&[]).unwrap().forge, None);
+        for other in [
+            "FORGE_JWKS_URL",
+            "FORGE_ENVIRONMENT_IDS",
+            "FORGE_JWKS_COOLDOWN_SECS",
+        ] {
+            let e = config(&[(other, "30")]).unwrap_err();
+            assert_eq!(e.var, "FORGE_APP_ID", "{other}");
+        }
+    }
+
+    #[test]
+    fn forge_defaults_and_app_id_normalisation() {
+        let f = config(&[("FORGE_APP_ID", FORGE_UUID)])
+            .unwrap()
+            .forge
+            .unwrap();
+        assert_eq!(
+            f.app_id.as_str(),
+            format!("ari:cloud:ecosystem::app/{FORGE_UUID}")
+        );
+        assert_eq!(f.jwks_url, DEFAULT_FORGE_JWKS_URL);
+        assert_eq!(f.environments, EnvironmentPolicy::AnyOfApp);
+        assert_eq!(f.jwks_cooldown, Duration::from_secs(30));
+        let ari = format!("ari:cloud:ecosystem::app/{FORGE_UUID}");
+        let f = config(&[
+            ("FORGE_APP_ID", ari.as_str()),
+            ("FORGE_ENVIRONMENT_IDS", &format!(" {FORGE_ENV} ,")),
+        ])
+        .unwrap()
+        .forge
+        .unwrap();
+        assert_eq!(f.app_id.as_str(), ari);
+        assert_eq!(
+            f.environments,
+            EnvironmentPolicy::Only(vec![EnvironmentId::parse(FORGE_ENV).unwrap()])
+        );
+    }
+
+    #[test]
+    fn forge_bad_values_name_their_variable() {
+        let app = ("FORGE_APP_ID", FORGE_UUID);
+        let other_app_env = "ari:cloud:ecosystem::environment/00000000-0000-4000-8000-000000000000/1e468bcd-89ab-49f0-a648-14620b9cde00";
+        for (k, v) in [
+            ("FORGE_APP_ID", "my-app"),
+            (
+                "FORGE_APP_ID",
+                "ari:cloud:ecosystem::app/D9E4002B-120B-426B-834B-402A4A5ADCE7",
+            ),
+            ("FORGE_JWKS_URL", "forge.cdn.prod.atlassian-dev.net"),
+            ("FORGE_ENVIRONMENT_IDS", "DEVELOPMENT"),
+            ("FORGE_ENVIRONMENT_IDS", other_app_env),
+            ("FORGE_JWKS_COOLDOWN_SECS", "0"),
+            ("FORGE_JWKS_COOLDOWN_SECS", "3601"),
+        ] {
+            let vars: Vec<(&str, &str)> = if k == "FORGE_APP_ID" {
+                vec![(k, v)]
+            } else {
+                vec![app, (k, v)]
+            };
+            assert_eq!(config(&vars).unwrap_err().var, k, "{k}={v}");
+        }
+        let e = config(&[app, ("FORGE_JWKS_COOLDOWN_SECS", "0")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "configuration error: FORGE_JWKS_COOLDOWN_SECS: must be a whole number from 1 to 3600"
+        );
+    }
+
+    #[test]
+    fn forge_production_rules() {
+        let prod = [
+            ("APP_ENV", "production"),
+            ("APP_BASE_URL", "https://x.example"),
+            ("TENANT_SECRET_KEYS", "k1:AAAA"),
+            ("FORGE_APP_ID", FORGE_UUID),
+        ];
+        assert_eq!(config(&prod).unwrap_err().var, "FORGE_ENVIRONMENT_IDS");
+        let with_envs = [prod.as_slice(), &[("FORGE_ENVIRONMENT_IDS", FORGE_ENV)]].concat();
+        assert!(config(&with_envs).unwrap().forge.is_some());
+        let cooldown = |v: &'static str| {
+            config(&[with_envs.as_slice(), &[("FORGE_JWKS_COOLDOWN_SECS", v)]].concat())
+        };
+        assert_eq!(cooldown("29").unwrap_err().var, "FORGE_JWKS_COOLDOWN_SECS");
+        assert_eq!(
+            cooldown("30").unwrap().forge.unwrap().jwks_cooldown,
+            Duration::from_secs(30)
+        );
+        let http = |url: &'static str| {
+            config(&[with_envs.as_slice(), &[("FORGE_JWKS_URL", url)]].concat())
+        };
+        assert_eq!(
+            http("http://forge.example/jwks.json").unwrap_err().var,
+            "FORGE_JWKS_URL"
+        );
+        assert!(http("http://127.0.0.1:9500/jwks.json").is_ok());
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let keys = "k1:c2VjcmV0LWtleS1ieXRlcy0wMDAwMDAwMDAwMDA=";
+        let c = config(&[
+            (
+                "DATABASE_URL",
+                "postgres://app:hunter2-pw@db.internal/prefs",
+            ),
+            ("TENANT_SECRET_KEYS", keys),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.database_url.expose_secret(),
+            "postgres://app:hunter2-pw@db.internal/prefs"
+        );
+        let printed = format!("{c:?} {c:#?}");
+        for secret in ["hunter2", "db.internal", "c2VjcmV0", keys] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("REDACTED"), "{printed}");
     }
 
     #[test]

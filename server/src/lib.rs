@@ -7,6 +7,8 @@ pub mod cache;
 pub mod config;
 pub mod connect;
 pub mod db;
+pub mod forge;
 pub mod http;
+pub mod key_fetch;
 pub mod startup;
 pub mod state;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use leptos::prelude::LeptosOptions;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::cache::pages::PageCache;
@@ -18,6 +19,7 @@ use crate::connect::secrets::SecretKeys;
 use crate::connect::verifier::Verifier;
 use crate::db::preferences::SqlPreferences;
 use crate::db::{Backend, Db};
+use crate::http::csp::{self, PagePolicy};
 use crate::state::{AppState, Shared};
 use app::preferences::store::{PreferencesService, PreferencesStore};
 
@@ -37,13 +39,13 @@ pub async fn build(
     let _ = any_spawner::Executor::init_tokio();
 
     let secrets = match &config.tenant_secret_keys {
-        Some(spec) => SecretKeys::parse(spec),
+        Some(spec) => SecretKeys::parse(spec.expose_secret()),
         None => SecretKeys::load_or_create_dev(Path::new(DEV_KEY_FILE)),
     }
     .map_err(|e| e.to_string())?;
 
     let db = Db::connect(
-        &config.database_url,
+        config.database_url.expose_secret(),
         config.db_max_connections,
         config.db_acquire_timeout,
     )
@@ -62,7 +64,7 @@ pub async fn build(
     );
 
     let descriptor = descriptor::load(&config)?;
-    let keys = InstallKeys::new(&config.install_keys_url)?;
+    let keys = InstallKeys::new(&config.install_keys_url, config.install_key_policy.clone())?;
     let verifier = Verifier::new(
         db.clone(),
         Arc::new(secrets),
@@ -79,9 +81,11 @@ pub async fn build(
         Arc::new(store)
     };
     let pages = (config.page_cache_bytes > 0).then(|| PageCache::new(config.page_cache_bytes));
+    let page_policy = PagePolicy::new(&config, &csp::shell_scripts(leptos_options.clone()));
     let state = AppState::new(Shared {
         preferences: PreferencesService(preferences),
         pages,
+        page_policy,
         config: Arc::new(config),
         leptos_options,
         db,

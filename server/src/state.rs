@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::connect::descriptor::ServedDescriptor;
 use crate::connect::verifier::Verifier;
 use crate::db::Db;
+use crate::http::csp::PagePolicy;
 use app::preferences::store::PreferencesService;
 
 #[derive(Clone)]
@@ -40,6 +41,8 @@ pub struct Shared {
     pub preferences: PreferencesService,
     /// Rendered pages (`None`: `PAGE_CACHE_MIB=0`).
     pub pages: Option<PageCache>,
+    /// The page's Content-Security-Policy, but for each render's own inline scripts.
+    pub page_policy: PagePolicy,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -95,6 +95,10 @@ enum Status {
     Forbidden,
     Failed,
     Reloaded,
+    /// A save's outcome is unknown; the form shows the copy stored a moment later.
+    Unconfirmed,
+    /// A save's outcome is unknown and the stored copy could not be read either.
+    UnconfirmedStale,
 }
 
 /// The class and text of a one-line status banner. (`Idle` shows nothing and a conflict has its
@@ -121,6 +125,14 @@ fn banner(status: &Status) -> (&'static str, &'static str) {
             "The server is not answering, so nothing was saved. Try again in a moment.",
         ),
         Status::Failed => ("banner banner-error", "Saving failed. Try again."),
+        Status::Unconfirmed => (
+            "banner banner-warning",
+            "The server could not confirm whether your change was saved. The form now shows the stored copy: check it before editing again.",
+        ),
+        Status::UnconfirmedStale => (
+            "banner banner-error",
+            "The server could not confirm whether your change was saved. Reload the page before editing again.",
+        ),
         Status::Idle | Status::Conflict(_) => ("banner", ""),
     }
 }
@@ -302,7 +314,25 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
             Err(AppError::StoreUnavailable { .. } | AppError::Transport { .. }) => {
                 status.set(Status::Unavailable)
             }
+            Err(AppError::OutcomeUnknown { .. }) => status.set(Status::UnconfirmedStale),
             Err(_) => status.set(Status::Failed),
+        }
+    };
+    let reload_theirs = move |current: &PreferencesView, outcome: Status| {
+        draft.load(&current.preferences);
+        revision.set(current.revision);
+        updated_at.set(current.updated_at);
+        server_errors.set(Vec::new());
+        status.set(outcome);
+    };
+    // A save whose outcome is unknown may or may not have been written (and may still be): the
+    // stored copy decides. If it holds what was sent, the save landed; otherwise the form shows
+    // it, and its revision makes a save that lands late turn the next edit into a conflict.
+    let recheck = move |sent: Preferences| async move {
+        match get_preferences().await {
+            Ok(current) if current.preferences == sent => apply(Ok(current)),
+            Ok(current) => reload_theirs(&current, Status::Unconfirmed),
+            Err(_) => status.set(Status::UnconfirmedStale),
         }
     };
     // Saves in flight, and the number of the latest one: as with an `Action`, only the answer to
@@ -323,11 +353,15 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
             latest.set_value(n);
             in_flight.update(|c| *c += 1);
             leptos::task::spawn_local(async move {
+                let sent = prefs.clone();
                 let result = save_preferences(base, prefs).await;
-                in_flight.update(|c| *c -= 1);
                 if latest.get_value() == n {
-                    apply(result);
+                    match result {
+                        Err(AppError::OutcomeUnknown { .. }) => recheck(sent).await,
+                        result => apply(result),
+                    }
                 }
+                in_flight.update(|c| *c -= 1);
             });
         }
         Err(_) => status.set(Status::Invalid),
@@ -336,14 +370,6 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
         ev.prevent_default();
         submit(revision.get_untracked());
     };
-    let reload_theirs = move |current: &PreferencesView| {
-        draft.load(&current.preferences);
-        revision.set(current.revision);
-        updated_at.set(current.updated_at);
-        server_errors.set(Vec::new());
-        status.set(Status::Reloaded);
-    };
-
     let theme_attr = move || theme_value(draft.theme.get());
     let saving = move || in_flight.get() > 0;
     let editable = move || can_edit && hydrated.get();
@@ -493,7 +519,7 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
                                     <button
                                         type="button"
                                         class="button"
-                                        on:click=move |_| reload_theirs(&theirs)
+                                        on:click=move |_| reload_theirs(&theirs, Status::Reloaded)
                                     >
                                         "Load the saved version"
                                     </button>

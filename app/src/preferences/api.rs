@@ -12,17 +12,39 @@ use crate::AppError;
 #[api(endpoint = "preferences", input = GetUrl)]
 pub async fn get_preferences() -> Result<PreferencesView, AppError> {
     let caller = crate::auth::require_caller()?;
-    if let Some(PageData(read)) = leptos::prelude::use_context() {
+    let page_data = leptos::prelude::use_context::<PageData>();
+    if let Some(read) = page_data.and_then(|data| data.read_for(&caller)) {
         return read;
     }
     ssr::load(&ssr::store()?, &caller).await
 }
 
-/// During a page render: what the page handler already read for this caller (`load`). The page
+/// During a page render: what the page handler already read for its viewer (`load`). The page
 /// shows exactly that copy (the server's page cache is keyed on it) instead of reading again.
+/// It carries the caller it was read for and is handed to no one else, whatever context it is
+/// found in.
 #[cfg(feature = "ssr")]
 #[derive(Debug, Clone)]
-pub struct PageData(pub Result<PreferencesView, AppError>);
+pub struct PageData {
+    caller: crate::auth::AuthCtx,
+    read: Result<PreferencesView, AppError>,
+}
+
+#[cfg(feature = "ssr")]
+impl PageData {
+    /// `read`, made by `load` for `caller`.
+    pub fn new(caller: crate::auth::AuthCtx, read: Result<PreferencesView, AppError>) -> Self {
+        Self { caller, read }
+    }
+
+    /// The read, if it was made for exactly this caller (tenant, user, site and locale).
+    pub fn read_for(
+        self,
+        caller: &crate::auth::AuthCtx,
+    ) -> Option<Result<PreferencesView, AppError>> {
+        (self.caller == *caller).then_some(self.read)
+    }
+}
 
 #[cfg(feature = "ssr")]
 pub use ssr::load;
@@ -52,6 +74,7 @@ mod ssr {
     fn store_error(e: StoreError) -> AppError {
         match e {
             StoreError::Unavailable => AppError::store_unavailable(),
+            StoreError::OutcomeUnknown => AppError::outcome_unknown(),
             StoreError::Failed => AppError::internal(),
         }
     }
@@ -120,5 +143,37 @@ mod ssr {
             SaveOutcome::Saved(stored) => Ok(view(caller, Some(stored))),
             SaveOutcome::Conflict(current) => Err(AppError::conflict(view(caller, current))),
         }
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use crate::auth::AuthCtx;
+
+    fn caller(client_key: &str, account_id: &str) -> AuthCtx {
+        AuthCtx {
+            client_key: client_key.into(),
+            account_id: Some(account_id.into()),
+            site_url: format!("https://{client_key}.atlassian.net/wiki"),
+            host_locale: None,
+        }
+    }
+
+    #[test]
+    fn page_data_is_handed_only_to_the_caller_it_was_read_for() {
+        let data = PageData::new(caller("a", "u"), Err(AppError::store_unavailable()));
+        assert!(data.clone().read_for(&caller("a", "u")).is_some());
+        assert!(
+            data.clone().read_for(&caller("b", "u")).is_none(),
+            "another site"
+        );
+        assert!(
+            data.clone().read_for(&caller("a", "v")).is_none(),
+            "another user"
+        );
+        let mut anonymous = caller("a", "u");
+        anonymous.account_id = None;
+        assert!(data.read_for(&anonymous).is_none(), "an anonymous viewer");
     }
 }

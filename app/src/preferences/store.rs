@@ -22,6 +22,10 @@ pub enum StoreError {
     /// The database did not answer in time or refused connections.
     #[error("store unavailable")]
     Unavailable,
+    /// A write reached the store but its result is not known yet (it may still commit). The
+    /// store settles its own caches once the result is known.
+    #[error("write outcome unknown")]
+    OutcomeUnknown,
     /// Anything else; the details are logged where they happen, never sent to a client.
     #[error("store failure")]
     Failed,

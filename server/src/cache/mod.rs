@@ -7,8 +7,9 @@
 //! [`Coherent`] never serves a value older than a write this process has finished:
 //! - a miss takes a [`Ticket`] *before* reading the store and fills the cache only if no write
 //!   touched the key's slot since, so a slow read cannot put back what a write replaced;
-//! - a write holds a [`WriteGuard`] across the store call; when it drops (done, failed or
-//!   cancelled) the key is invalidated, unless the writer recorded the value it committed;
+//! - a write holds a [`WriteGuard`] until its result is known (the guard goes with the write's
+//!   own task, `db::settle`, not with the caller, who may leave first); when it drops (done,
+//!   failed) the key is invalidated, unless the writer recorded the value it committed;
 //! - fills, invalidations and records are serialised by one short lock; hits take no lock of
 //!   ours (the cache itself is sharded).
 
@@ -16,8 +17,8 @@ pub mod pages;
 pub mod preferences;
 
 use std::hash::{BuildHasher, Hash};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use quick_cache::{Equivalent, Weighter};
 
@@ -115,27 +116,28 @@ impl<K: Eq + Hash + Clone, V: Clone + Weighed> Coherent<K, V> {
         self.entries.remove(key);
     }
 
-    /// Hold across a write of `key`: invalidates it when dropped, unless `record` was called.
-    pub fn write(&self, key: K) -> WriteGuard<'_, K, V> {
+    /// Hold until the result of a write of `key` is known: invalidates it when dropped, unless
+    /// `record` was called. Owned, so it can go with the write's task.
+    pub fn write(self: &Arc<Self>, key: K) -> WriteGuard<K, V> {
         WriteGuard {
-            cache: self,
+            cache: Arc::clone(self),
             key: Some(key),
         }
     }
 }
 
-pub struct WriteGuard<'a, K: Eq + Hash + Clone, V: Clone + Weighed> {
-    cache: &'a Coherent<K, V>,
+pub struct WriteGuard<K: Eq + Hash + Clone, V: Clone + Weighed> {
+    cache: Arc<Coherent<K, V>>,
     key: Option<K>,
 }
 
-impl<K: Eq + Hash + Clone, V: Clone + Weighed> WriteGuard<'_, K, V> {
+impl<K: Eq + Hash + Clone, V: Clone + Weighed> WriteGuard<K, V> {
     /// The write committed `value`: replace a cached copy that `is_older` than it. An absent key
     /// stays absent (a newer write may have finished and been evicted meanwhile; the next read
     /// fills from the store).
     pub fn record(mut self, value: V, is_older: impl Fn(&V, &V) -> bool) {
         let Some(key) = self.key.take() else { return };
-        let cache = self.cache;
+        let cache = &self.cache;
         let _writes = cache.lock();
         cache.epochs[cache.slot(&key)].fetch_add(1, Ordering::AcqRel);
         if cache
@@ -148,7 +150,7 @@ impl<K: Eq + Hash + Clone, V: Clone + Weighed> WriteGuard<'_, K, V> {
     }
 }
 
-impl<K: Eq + Hash + Clone, V: Clone + Weighed> Drop for WriteGuard<'_, K, V> {
+impl<K: Eq + Hash + Clone, V: Clone + Weighed> Drop for WriteGuard<K, V> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             self.cache.invalidate(&key);
@@ -175,7 +177,7 @@ mod tests {
 
     #[test]
     fn a_miss_fills_unless_a_write_came_between() {
-        let c: Coherent<String, V> = Coherent::new(1 << 20);
+        let c: Arc<Coherent<String, V>> = Arc::new(Coherent::new(1 << 20));
         let t = c.ticket("k");
         c.fill(t, "k".into(), V(1));
         assert_eq!(c.get("k"), Some(V(1)));
@@ -189,7 +191,7 @@ mod tests {
 
     #[test]
     fn a_dropped_write_invalidates_and_a_recorded_one_replaces_only_older() {
-        let c: Coherent<String, V> = Coherent::new(1 << 20);
+        let c: Arc<Coherent<String, V>> = Arc::new(Coherent::new(1 << 20));
         c.fill(c.ticket("k"), "k".into(), V(1));
         // Failed or cancelled write: the key is gone.
         drop(c.write("k".into()));

@@ -1,6 +1,7 @@
 //! Rendered pages, per tenant and user. Apart from the session token in its `<head>`, the page
 //! is a function of the preferences view it shows and of this process's constants (asset paths,
-//! the all.js URL). So the HTML is kept cut around the token, and reused while the view read for
+//! the all.js URL). So the HTML is kept cut around the token, with its CSP (which allows its
+//! inline scripts by their hashes: the token is not in one), and reused while the view read for
 //! the next page load equals the one it was rendered from: a hit costs a comparison and a copy
 //! instead of a server-side render (about half a page load's CPU, docs/BENCHMARKS.md).
 //!
@@ -12,6 +13,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use app::preferences::PreferencesView;
+use axum::http::HeaderValue;
 use quick_cache::Equivalent;
 
 use super::{ByWeight, Weighed, weighed};
@@ -24,12 +26,13 @@ const TOKEN_SLOT: &str = "<meta name=\"token\" content=\"";
 pub struct Page {
     before: String,
     after: String,
+    csp: HeaderValue,
 }
 
 impl Page {
     /// Cuts `html` (rendered with an empty session token) at the token's place; `None` if the
-    /// shell has no token meta tag.
-    pub fn cut(mut html: String) -> Option<Self> {
+    /// shell has no token meta tag. `csp` is the page's Content-Security-Policy.
+    pub fn cut(mut html: String, csp: HeaderValue) -> Option<Self> {
         let at = html.find(TOKEN_SLOT)? + TOKEN_SLOT.len();
         if !html[at..].starts_with('"') {
             return None;
@@ -39,7 +42,13 @@ impl Page {
         Some(Self {
             before: html,
             after,
+            csp,
         })
+    }
+
+    /// The page's Content-Security-Policy header.
+    pub fn csp(&self) -> &HeaderValue {
+        &self.csp
     }
 
     /// The whole page with `token` in place (a token is base64url and dots: nothing to escape).
@@ -83,7 +92,9 @@ impl Weighed for Entry {
         let labels: usize = (view.preferences.favourite_labels.iter())
             .map(|l| l.len() + 24)
             .sum();
-        (self.page.before.len() + self.page.after.len() + 512 + labels + view.site_url.len()) as u64
+        let page = &self.page;
+        let html = page.before.len() + page.after.len() + page.csp.len();
+        (html + 512 + labels + view.site_url.len()) as u64
     }
 }
 
@@ -142,7 +153,7 @@ mod tests {
 
     fn page(body: &str) -> Arc<Page> {
         let html = format!("<head><meta name=\"token\" content=\"\"></head><body>{body}</body>");
-        Arc::new(Page::cut(html).unwrap())
+        Arc::new(Page::cut(html, HeaderValue::from_static("default-src 'none'")).unwrap())
     }
 
     #[test]
@@ -153,8 +164,9 @@ mod tests {
             "<head><meta name=\"token\" content=\"t.k.n\"></head>\
              <body><meta name=\"token\" content=\"\"></body>"
         );
-        assert!(Page::cut("<head></head>".into()).is_none());
-        assert!(Page::cut("<meta name=\"token\" content=\"x\">".into()).is_none());
+        let csp = || HeaderValue::from_static("default-src 'none'");
+        assert!(Page::cut("<head></head>".into(), csp()).is_none());
+        assert!(Page::cut("<meta name=\"token\" content=\"x\">".into(), csp()).is_none());
     }
 
     #[test]

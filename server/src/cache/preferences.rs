@@ -1,14 +1,17 @@
 //! The preferences store behind a [`Coherent`] cache: reads of a user whose row (or absence of
 //! one) is cached never reach the database; saves still go to the database (compare-and-swap,
-//! durable before they are acknowledged) and then replace the cached copy.
+//! durable before they are acknowledged) and replace the cached copy when their result is known
+//! (`db::settle`), even if the caller stopped waiting before.
 
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use app::preferences::Preferences;
 use app::preferences::store::{PreferencesStore, SaveOutcome, StoreError, StoredPreferences};
 use quick_cache::Equivalent;
 
 use super::{Coherent, Weighed};
+use crate::db::preferences::SettlingStore;
 
 /// (clientKey, accountId).
 type UserKey = (String, String);
@@ -54,20 +57,20 @@ fn is_older(cached: &Entry, new: &Entry) -> bool {
 
 pub struct CachedPreferences<S> {
     store: S,
-    cache: Coherent<UserKey, Entry>,
+    cache: Arc<Coherent<UserKey, Entry>>,
 }
 
 impl<S> CachedPreferences<S> {
     pub fn new(store: S, capacity_bytes: u64) -> Self {
         Self {
             store,
-            cache: Coherent::new(capacity_bytes),
+            cache: Arc::new(Coherent::new(capacity_bytes)),
         }
     }
 }
 
 #[async_trait::async_trait]
-impl<S: PreferencesStore> PreferencesStore for CachedPreferences<S> {
+impl<S: SettlingStore> PreferencesStore for CachedPreferences<S> {
     async fn load(
         &self,
         client_key: &str,
@@ -94,19 +97,20 @@ impl<S: PreferencesStore> PreferencesStore for CachedPreferences<S> {
         base_revision: i64,
         preferences: &Preferences,
     ) -> Result<SaveOutcome, StoreError> {
-        // Dropped on error or cancellation: the user's entry is invalidated.
+        // Settled with the save's result when it is known: recorded, or (on an error) the
+        // user's entry is invalidated when the guard drops.
         let write = self
             .cache
             .write((client_key.to_owned(), account_id.to_owned()));
-        let outcome = self
+        let settled = Box::new(move |result: &Result<SaveOutcome, _>| match result {
+            Ok(SaveOutcome::Saved(stored)) => write.record(Entry(Some(stored.clone())), is_older),
+            Ok(SaveOutcome::Conflict(current)) => write.record(Entry(current.clone()), is_older),
+            Err(_) => drop(write),
+        });
+        Ok(self
             .store
-            .save(client_key, account_id, base_revision, preferences)
-            .await?;
-        match &outcome {
-            SaveOutcome::Saved(stored) => write.record(Entry(Some(stored.clone())), is_older),
-            SaveOutcome::Conflict(current) => write.record(Entry(current.clone()), is_older),
-        }
-        Ok(outcome)
+            .save_settled(client_key, account_id, base_revision, preferences, settled)
+            .await?)
     }
 }
 
@@ -117,7 +121,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::db::preferences::SqlPreferences;
+    use crate::db::DbError;
+    use crate::db::preferences::{OnSettled, SqlPreferences};
 
     /// Counts the loads that reach the real store.
     struct Counting(SqlPreferences, Arc<AtomicUsize>);
@@ -136,6 +141,20 @@ mod tests {
             p: &Preferences,
         ) -> Result<SaveOutcome, StoreError> {
             self.0.save(c, a, base, p).await
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl SettlingStore for Counting {
+        async fn save_settled(
+            &self,
+            c: &str,
+            a: &str,
+            base: i64,
+            p: &Preferences,
+            on_settled: OnSettled,
+        ) -> Result<SaveOutcome, DbError> {
+            self.0.save_settled(c, a, base, p, on_settled).await
         }
     }
 

@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::verifier::{AuthError, RequestTarget, Verified};
@@ -36,14 +37,14 @@ pub struct LifecycleJwt {
     pub payload_without_secret: serde_json::Value,
 }
 
-/// The lifecycle callback body (the fields this app uses).
+/// The lifecycle callback body (the fields this app uses). `{:?}` never shows the shared secret.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LifecycleBody {
     pub key: String,
     pub client_key: String,
     #[serde(default)]
-    pub shared_secret: Option<String>,
+    pub shared_secret: Option<SecretString>,
     pub base_url: String,
     #[serde(default)]
     pub display_url: Option<String>,
@@ -85,6 +86,12 @@ fn log_rejection(route_kind: &'static str, error: &AuthError) {
                 "token not checked: store unavailable"
             )
         }
+        AuthError::KeyServiceBusy => {
+            tracing::info!(
+                token_kind = route_kind,
+                "token not checked: install key fetches at their limit"
+            )
+        }
         AuthError::Internal => tracing::error!(token_kind = route_kind, "token check failed"),
     }
 }
@@ -111,6 +118,7 @@ impl IntoResponse for ApiRejection {
             AuthError::Token(VerifyError::Expired) => AppError::token_expired(),
             AuthError::Token(_) => AppError::invalid_token(),
             AuthError::StoreUnavailable => AppError::store_unavailable(),
+            AuthError::KeyServiceBusy => AppError::key_service_busy(),
             AuthError::Internal => AppError::internal(),
         };
         let mut res = crate::http::errors::json_error(&app_error);
@@ -145,6 +153,11 @@ impl IntoResponse for PageRejection {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Temporarily unavailable",
                 "The app cannot reach its data store right now. Try again in a moment.",
+            ),
+            AuthError::KeyServiceBusy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "The app is busy right now. Try again in a moment.",
             ),
             AuthError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -305,5 +318,29 @@ impl FromRequest<AppState> for LifecycleJwt {
             body,
             payload_without_secret,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn a_lifecycle_body_never_prints_its_shared_secret() {
+        let body: LifecycleBody = serde_json::from_value(serde_json::json!({
+            "key": "com.example.app",
+            "clientKey": "client-1",
+            "sharedSecret": "s3cr3t-shared-value-0123456789",
+            "baseUrl": "https://site.atlassian.net/wiki",
+            "eventType": "installed",
+        }))
+        .unwrap();
+        let secret = body.shared_secret.as_ref().map(ExposeSecret::expose_secret);
+        assert_eq!(secret, Some("s3cr3t-shared-value-0123456789"));
+        let printed = format!("{body:?} {body:#?}");
+        assert!(!printed.contains("s3cr3t"), "{printed}");
+        assert!(printed.contains("client-1") && printed.contains("REDACTED"));
     }
 }

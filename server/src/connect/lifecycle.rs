@@ -1,17 +1,23 @@
 //! Lifecycle callbacks. `installed`/`uninstalled` are RS256-signed by Atlassian (see
 //! `LifecycleJwt`); `enabled`/`disabled` are HS256 with the tenant's secret. Each token is
 //! accepted once, and state changes are ordered by the token's `iat`: a late event never undoes
-//! a newer one. Every write is one transaction; the answer is 204 only after it committed.
+//! a newer one. Every write is one transaction; the answer is 204 only after it committed. The
+//! transaction settles (`db::settle`): it runs to its end in its own task, and the cached tenant
+//! is dropped when its result is known, so a caller that leaves early cannot leave the cache
+//! older than the database; a caller still waiting at the store timeout is told 503
+//! `outcome_unknown` (Atlassian retries).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
 use sqlx::Acquire;
 
 use super::extractors::{ApiRejection, HostCallbackJwt, LifecycleBody, LifecycleJwt};
 use super::secrets::SharedSecret;
 use super::verifier::AuthError;
+use crate::db::settle::{WriteTicket, settle};
 use crate::db::tenants::{self, InstallRecord, TenantState};
 use crate::db::{DbError, now, replay};
 use crate::http::errors::json_error;
@@ -30,6 +36,7 @@ fn bad(message: &str) -> Response {
 fn store_failure(e: DbError) -> Response {
     match e {
         DbError::Unavailable => json_error(&AppError::store_unavailable()),
+        DbError::OutcomeUnknown => json_error(&AppError::outcome_unknown()),
         DbError::Failed(detail) => {
             tracing::error!(%detail, "lifecycle write failed");
             json_error(&AppError::internal())
@@ -108,9 +115,8 @@ pub async fn installed(State(state): State<AppState>, cb: LifecycleJwt) -> Respo
     if let Err(problem) = validate_body(&state, body, "installed") {
         return bad(problem);
     }
-    let Some(secret) = body
-        .shared_secret
-        .as_deref()
+    let Some(secret) = (body.shared_secret.as_ref())
+        .map(ExposeSecret::expose_secret)
         .filter(|s| plain_text(s, MAX_FIELD))
     else {
         return bad("sharedSecret is missing or not valid.");
@@ -143,7 +149,7 @@ pub async fn installed(State(state): State<AppState>, cb: LifecycleJwt) -> Respo
         state.verifier.replay_expiry(claims),
         "installed",
         &body.client_key,
-        Write::Install(&record),
+        Write::Install(Box::new(record)),
     )
     .await
 }
@@ -199,8 +205,8 @@ async fn host_state_change(
 }
 
 /// The tenant write a lifecycle event makes.
-enum Write<'a> {
-    Install(&'a InstallRecord),
+enum Write {
+    Install(Box<InstallRecord>),
     /// The new state and the event's `iat`.
     State(TenantState, i64),
 }
@@ -214,26 +220,36 @@ async fn apply_once(
     expires: i64,
     event: &'static str,
     client_key: &str,
-    write: Write<'_>,
+    write: Write,
 ) -> Response {
-    // The cached tenant (if any) is dropped when this write ends, however it ends.
-    let _tenant_write = state.verifier.tenant_write(client_key);
-    let result: Result<Option<bool>, DbError> = async {
-        let mut conn = state.db.pool().acquire().await?;
-        let mut tx = conn.begin().await?;
-        if !replay::remember(&mut tx, &replay_key, expires, now()).await? {
-            return Ok(None);
-        }
-        let applied = match write {
-            Write::Install(record) => tenants::apply_install(&mut tx, record).await?,
-            Write::State(new_state, at) => {
-                tenants::apply_state(&mut tx, client_key, new_state, at).await?
+    let ticket = WriteTicket::new();
+    let transaction = {
+        let (state, ticket, client_key) = (state.clone(), ticket.clone(), client_key.to_owned());
+        async move {
+            // The cached tenant (if any) is dropped when this task ends: once the transaction
+            // committed or rolled back, never while it may still commit.
+            let _tenant_write = state.verifier.tenant_write(&client_key);
+            let mut conn = state.db.pool().acquire().await?;
+            if !ticket.start() {
+                return Err(DbError::Unavailable);
             }
-        };
-        tx.commit().await?;
-        Ok(Some(applied))
-    }
-    .await;
+            // An error before the commit rolls everything back; one of the commit itself may
+            // leave its result unknown (`from_write`).
+            let mut tx = conn.begin().await?;
+            if !replay::remember(&mut tx, &replay_key, expires, now()).await? {
+                return Ok(None);
+            }
+            let applied = match &write {
+                Write::Install(record) => tenants::apply_install(&mut tx, record).await?,
+                Write::State(new_state, at) => {
+                    tenants::apply_state(&mut tx, &client_key, *new_state, *at).await?
+                }
+            };
+            tx.commit().await.map_err(DbError::from_write)?;
+            Ok(Some(applied))
+        }
+    };
+    let result = settle(state.db.timeout(), ticket, transaction).await;
     match result {
         Err(e) => store_failure(e),
         Ok(None) => replayed(state),

@@ -10,7 +10,7 @@ use connect::{
     verify_hs256, verify_rs256,
 };
 
-use super::install_keys::InstallKeys;
+use super::install_keys::{InstallKeys, KeyError};
 use super::secrets::{SecretKeys, SharedSecret};
 use super::verified_tokens::{Memo, VerifiedTokens};
 use crate::cache::{Coherent, Weighed, WriteGuard};
@@ -99,6 +99,8 @@ pub enum AuthError {
     Token(VerifyError),
     /// The tenant store did not answer: the client may retry (503).
     StoreUnavailable,
+    /// Too many install keys are being fetched; this one was not: the client may retry (503).
+    KeyServiceBusy,
     /// Our fault (a tenant secret that does not decrypt, a database error): 500.
     Internal,
 }
@@ -109,10 +111,20 @@ impl From<VerifyError> for AuthError {
     }
 }
 
+impl From<KeyError> for AuthError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Invalid => Self::Token(VerifyError::InvalidKey),
+            KeyError::Busy => Self::KeyServiceBusy,
+        }
+    }
+}
+
 impl From<DbError> for AuthError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Unavailable => Self::StoreUnavailable,
+            // A read has no write outcome: both mean "not now".
+            DbError::Unavailable | DbError::OutcomeUnknown => Self::StoreUnavailable,
             DbError::Failed(detail) => {
                 tracing::error!(%detail, "tenant lookup failed");
                 Self::Internal
@@ -141,7 +153,7 @@ impl Weighed for CachedTenant {
 pub struct Verifier {
     db: Db,
     /// Tenants by clientKey, when this process is the store's only writer (`crate::cache`).
-    tenants: Option<Coherent<String, CachedTenant>>,
+    tenants: Option<Arc<Coherent<String, CachedTenant>>>,
     /// API tokens already verified (`verified_tokens`), under the same condition.
     verified: Option<VerifiedTokens>,
     secrets: Arc<SecretKeys>,
@@ -166,7 +178,7 @@ impl Verifier {
         cache_bytes: u64,
     ) -> Self {
         Self {
-            tenants: (cache_bytes > 0).then(|| Coherent::new(cache_bytes / 2)),
+            tenants: (cache_bytes > 0).then(|| Arc::new(Coherent::new(cache_bytes / 2))),
             verified: (cache_bytes > 0).then(|| VerifiedTokens::new(cache_bytes / 2)),
             db,
             secrets,
@@ -188,7 +200,7 @@ impl Verifier {
 
     /// Hold across a lifecycle write of `client_key`: the cached tenant is dropped when the
     /// write ends (committed, failed or cancelled), so the next token sees the new state.
-    pub fn tenant_write(&self, client_key: &str) -> Option<WriteGuard<'_, String, CachedTenant>> {
+    pub fn tenant_write(&self, client_key: &str) -> Option<WriteGuard<String, CachedTenant>> {
         self.tenants
             .as_ref()
             .map(|cache| cache.write(client_key.to_owned()))
@@ -316,7 +328,11 @@ impl Verifier {
         claims.check_qsh(CONTEXT_QSH)?;
         let kind = match claims.kind.as_deref() {
             None => TokenKind::HostContext,
-            Some(SESSION_KIND) if claims.exp - claims.iat <= SESSION_TOKEN_MAX_SECS => {
+            // Checked: extreme `exp`/`iat` must be refused, not overflow (or wrap into a pass).
+            Some(SESSION_KIND)
+                if (claims.exp.checked_sub(claims.iat))
+                    .is_some_and(|life| life <= SESSION_TOKEN_MAX_SECS) =>
+            {
                 TokenKind::AppSession
             }
             Some(_) => return Err(VerifyError::InvalidClaim("kind").into()),

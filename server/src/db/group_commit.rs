@@ -6,14 +6,18 @@
 //! any of its saves is answered: an acknowledged save is as durable as one saved alone. A batch
 //! never holds two saves of the same row (the later one waits for the next batch), so each
 //! save's compare-and-swap is decided on its own.
+//!
+//! A save carries a [`WriteTicket`] (`db::settle`): it goes into a batch only if its caller has
+//! not called it off, and once in a batch it is answered with the statement's result however
+//! long that takes, so "not saved" is never said of a save that may still be written.
 
 use std::collections::{HashSet, VecDeque};
-use std::time::Duration;
 
 use sqlx::{Any, AnyConnection, Connection, QueryBuilder, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use super::DbError;
+use super::settle::WriteTicket;
 
 /// Saves per batch at most (7 parameters each; SQLite allows 32 766 per statement).
 const MAX_BATCH: usize = 64;
@@ -29,8 +33,10 @@ pub struct Save {
     pub updated_at: i64,
 }
 
+type Reply = oneshot::Sender<Result<bool, DbError>>;
+
 enum Message {
-    Save(Save, oneshot::Sender<Result<bool, DbError>>),
+    Save(Pending),
     Close(oneshot::Sender<()>),
 }
 
@@ -38,27 +44,33 @@ enum Message {
 #[derive(Clone)]
 pub struct GroupCommit {
     tx: mpsc::UnboundedSender<Message>,
-    timeout: Duration,
 }
 
 impl GroupCommit {
-    pub fn start(conn: AnyConnection, timeout: Duration) -> Self {
+    pub fn start(conn: AnyConnection) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(writer(conn, rx));
-        Self { tx, timeout }
+        Self { tx }
     }
 
     /// `Ok(true)`: written and committed; `Ok(false)`: the row was not at `base_revision` (a
-    /// conflict). A save not written within the store timeout is "unavailable"; one still queued
-    /// then is dropped, never written later.
-    pub async fn save(&self, save: Save) -> Result<bool, DbError> {
+    /// conflict). Waits as long as that takes (bound the wait with `settle`, which calls the
+    /// save off through `ticket` while it is still queued: it is then answered "unavailable"
+    /// and never written).
+    pub async fn save(&self, save: Save, ticket: WriteTicket) -> Result<bool, DbError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Message::Save(save, reply))
+            .send(Message::Save(Pending {
+                save,
+                ticket: ticket.clone(),
+                reply,
+            }))
             .map_err(|_| DbError::Unavailable)?;
-        match tokio::time::timeout(self.timeout, answer).await {
-            Ok(Ok(result)) => result,
-            _ => Err(DbError::Unavailable),
+        match answer.await {
+            Ok(result) => result,
+            // The writer is gone (it panicked, or the server is stopping).
+            Err(_) if ticket.started() => Err(DbError::OutcomeUnknown),
+            Err(_) => Err(DbError::Unavailable),
         }
     }
 
@@ -71,7 +83,11 @@ impl GroupCommit {
     }
 }
 
-type Pending = (Save, oneshot::Sender<Result<bool, DbError>>);
+struct Pending {
+    save: Save,
+    ticket: WriteTicket,
+    reply: Reply,
+}
 
 async fn writer(mut conn: AnyConnection, mut rx: mpsc::UnboundedReceiver<Message>) {
     let mut waiting: VecDeque<Pending> = VecDeque::new();
@@ -79,20 +95,18 @@ async fn writer(mut conn: AnyConnection, mut rx: mpsc::UnboundedReceiver<Message
     loop {
         if waiting.is_empty() && closing.is_none() {
             match rx.recv().await {
-                Some(Message::Save(save, reply)) => waiting.push_back((save, reply)),
+                Some(Message::Save(pending)) => waiting.push_back(pending),
                 Some(Message::Close(done)) => closing = Some(done),
                 None => break,
             }
         }
         while closing.is_none() {
             match rx.try_recv() {
-                Ok(Message::Save(save, reply)) => waiting.push_back((save, reply)),
+                Ok(Message::Save(pending)) => waiting.push_back(pending),
                 Ok(Message::Close(done)) => closing = Some(done),
                 Err(_) => break,
             }
         }
-        // Requests whose caller gave up (timeout, disconnect) are dropped unwritten.
-        waiting.retain(|(_, reply)| !reply.is_closed());
         if waiting.is_empty() {
             if let Some(done) = closing.take() {
                 let _ = conn.close().await;
@@ -107,17 +121,21 @@ async fn writer(mut conn: AnyConnection, mut rx: mpsc::UnboundedReceiver<Message
 }
 
 /// Up to `MAX_BATCH` saves in arrival order, at most one per row; the others keep their place.
+/// A save enters a batch only by starting its ticket; one its caller called off is answered
+/// "unavailable" and dropped, never written.
 fn take_batch(waiting: &mut VecDeque<Pending>) -> Vec<Pending> {
     let mut rows = HashSet::new();
     let mut batch = Vec::new();
     let mut later = VecDeque::new();
     while let Some(item) = waiting.pop_front() {
-        if batch.len() < MAX_BATCH
-            && rows.insert((item.0.client_key.clone(), item.0.account_id.clone()))
-        {
+        let row = || (item.save.client_key.clone(), item.save.account_id.clone());
+        if batch.len() >= MAX_BATCH || rows.contains(&row()) {
+            later.push_back(item);
+        } else if item.ticket.start() {
+            rows.insert(row());
             batch.push(item);
         } else {
-            later.push_back(item);
+            let _ = item.reply.send(Err(DbError::Unavailable));
         }
     }
     *waiting = later;
@@ -126,13 +144,13 @@ fn take_batch(waiting: &mut VecDeque<Pending>) -> Vec<Pending> {
 
 async fn write_batch(conn: &mut AnyConnection, batch: Vec<Pending>) {
     let (new_rows, updates): (Vec<_>, Vec<_>) =
-        batch.into_iter().partition(|(s, _)| s.base_revision == 0);
+        batch.into_iter().partition(|p| p.save.base_revision == 0);
     if !new_rows.is_empty() {
         let mut q = QueryBuilder::<Any>::new(
             "INSERT INTO preferences \
              (client_key, account_id, schema_version, data, revision, updated_at) ",
         );
-        q.push_values(&new_rows, |mut row, (s, _)| {
+        q.push_values(&new_rows, |mut row, Pending { save: s, .. }| {
             row.push_bind(&s.client_key)
                 .push_bind(&s.account_id)
                 .push_bind(s.schema_version)
@@ -149,7 +167,7 @@ async fn write_batch(conn: &mut AnyConnection, batch: Vec<Pending>) {
             "UPDATE preferences SET schema_version = v.column3, data = v.column4, \
              revision = v.column5, updated_at = v.column6 FROM (",
         );
-        q.push_values(&updates, |mut row, (s, _)| {
+        q.push_values(&updates, |mut row, Pending { save: s, .. }| {
             row.push_bind(&s.client_key)
                 .push_bind(&s.account_id)
                 .push_bind(s.schema_version)
@@ -175,14 +193,14 @@ fn answer(saves: Vec<Pending>, written: Result<Vec<sqlx::any::AnyRow>, sqlx::Err
                 .iter()
                 .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
                 .collect();
-            for (s, reply) in saves {
-                let key = (s.client_key, s.account_id);
+            for Pending { save, reply, .. } in saves {
+                let key = (save.client_key, save.account_id);
                 let _ = reply.send(Ok(written.contains(&key)));
             }
         }
         Err(e) => {
-            let e = DbError::from(e);
-            for (_, reply) in saves {
+            let e = DbError::from_write(e);
+            for Pending { reply, .. } in saves {
                 let _ = reply.send(Err(e.clone()));
             }
         }
@@ -224,16 +242,16 @@ mod tests {
         // 32 users created at once, then 8 racing edits of each from revision 1: exactly one
         // edit per user wins, and the row holds the winner's data at revision 2.
         let users: Vec<String> = (0..32).map(|i| format!("u{i}")).collect();
-        let created = futures::future::join_all(users.iter().map(|u| gc.save(save(u, 0, "{}"))));
+        let saved = |s: Save| gc.save(s, WriteTicket::new());
+        let created = futures::future::join_all(users.iter().map(|u| saved(save(u, 0, "{}"))));
         assert!(created.await.into_iter().all(|r| r.unwrap()));
         let edits = users
             .iter()
             .flat_map(|u| (0..8).map(move |n| (u.clone(), format!("{{\"n\":{n}}}"))));
-        let results =
-            futures::future::join_all(edits.map(|(u, d)| async move {
-                (u.clone(), d.clone(), gc.save(save(&u, 1, &d)).await)
-            }))
-            .await;
+        let results = futures::future::join_all(
+            edits.map(|(u, d)| async move { (u.clone(), d.clone(), saved(save(&u, 1, &d)).await) }),
+        )
+        .await;
         for user in &users {
             let wins: Vec<_> = results
                 .iter()
@@ -244,24 +262,68 @@ mod tests {
         }
         // A second creation of an existing row and an edit of a missing row are conflicts that
         // write nothing.
-        assert!(!gc.save(save("u0", 0, "{\"x\":1}")).await.unwrap());
-        assert!(!gc.save(save("nobody", 3, "{}")).await.unwrap());
+        assert!(!saved(save("u0", 0, "{\"x\":1}")).await.unwrap());
+        assert!(!saved(save("nobody", 3, "{}")).await.unwrap());
         assert_eq!(stored(&db, "nobody").await, None);
         assert_eq!(stored(&db, "u0").await.unwrap().0, 2);
     }
 
+    fn pending(user: &str) -> Pending {
+        Pending {
+            save: save(user, 1, user),
+            ticket: WriteTicket::new(),
+            reply: oneshot::channel().0,
+        }
+    }
+
     #[test]
     fn a_batch_holds_one_save_per_row_in_arrival_order() {
-        let mut waiting: VecDeque<Pending> = ["a", "b", "a", "c", "b"]
-            .into_iter()
-            .map(|u| (save(u, 1, u), oneshot::channel().0))
-            .collect();
+        let mut waiting: VecDeque<Pending> =
+            ["a", "b", "a", "c", "b"].into_iter().map(pending).collect();
         let batch: Vec<_> = take_batch(&mut waiting)
             .into_iter()
-            .map(|(s, _)| s.account_id)
+            .map(|p| (p.save.account_id, p.ticket.started()))
             .collect();
-        assert_eq!(batch, ["a", "b", "c"]);
-        let rest: Vec<_> = waiting.iter().map(|(s, _)| s.account_id.clone()).collect();
-        assert_eq!(rest, ["a", "b"]);
+        assert_eq!(
+            batch,
+            [("a".into(), true), ("b".into(), true), ("c".into(), true)]
+        );
+        let rest: Vec<_> = waiting
+            .iter()
+            .map(|p| (p.save.account_id.clone(), p.ticket.started()))
+            .collect();
+        assert_eq!(
+            rest,
+            [("a".into(), false), ("b".into(), false)],
+            "still waiting"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_called_off_save_never_enters_a_batch() {
+        let (called_off, answer) = oneshot::channel();
+        let ticket = WriteTicket::new();
+        let mut waiting = VecDeque::from([
+            Pending {
+                save: save("a", 1, "a"),
+                ticket: ticket.clone(),
+                reply: called_off,
+            },
+            pending("b"),
+        ]);
+        // What `settle` does when the caller's wait ends first.
+        let settle_answer = crate::db::settle::settle(
+            std::time::Duration::from_millis(1),
+            ticket.clone(),
+            std::future::pending::<Result<(), DbError>>(),
+        )
+        .await;
+        assert!(matches!(settle_answer, Err(DbError::Unavailable)));
+        let batch: Vec<_> = take_batch(&mut waiting)
+            .into_iter()
+            .map(|p| p.save.account_id)
+            .collect();
+        assert_eq!(batch, ["b"]);
+        assert!(matches!(answer.await, Ok(Err(DbError::Unavailable))));
     }
 }

@@ -5,6 +5,7 @@
 pub mod group_commit;
 pub mod preferences;
 pub mod replay;
+pub mod settle;
 pub mod tenants;
 
 use std::path::Path;
@@ -15,10 +16,18 @@ use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 use group_commit::GroupCommit;
 
-/// Every SQLite connection's settings. WAL lets readers run beside the writer; busy_timeout
-/// queues writers instead of failing them; NORMAL is durable across process crashes.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                              PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+/// Every SQLite connection's settings. WAL lets readers run beside the writer. `synchronous =
+/// FULL`: a commit is on disk before it returns, so an acknowledged save or lifecycle event
+/// survives a power loss or an OS crash (NORMAL only survives a crash of this process); group
+/// commit shares that sync among a batch of saves. `busy_timeout`: a statement waits for another
+/// writer's lock at most the store timeout, the longest any caller waits (`settle`).
+fn sqlite_pragmas(timeout: Duration) -> String {
+    format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+         PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON;",
+        timeout.as_millis()
+    )
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -34,14 +43,38 @@ pub struct Db {
     _lock: Option<std::sync::Arc<std::fs::File>>,
     /// SQLite file: the writer task preference saves go through (`group_commit`).
     group_commit: Option<GroupCommit>,
+    /// `DATABASE_TIMEOUT_MS`: the longest a request waits for the store.
+    timeout: Duration,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DbError {
+    /// Nothing was done: the store could not be reached, or a write was refused or called off
+    /// before it started.
     #[error("the data store is unavailable")]
     Unavailable,
+    /// A write was sent but its result is not known (the connection broke, or it still runs).
+    #[error("the outcome of a write is unknown")]
+    OutcomeUnknown,
     #[error("database error: {0}")]
     Failed(String),
+}
+
+impl DbError {
+    /// An error of a write whose statement was already sent: a broken connection means the
+    /// result is unknown (it may have committed); a database's own error means it did not.
+    pub fn from_write(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => {
+                tracing::warn!(error = %e, "a write's connection failed: outcome unknown");
+                Self::OutcomeUnknown
+            }
+            e => Self::from(e),
+        }
+    }
 }
 
 impl From<sqlx::Error> for DbError {
@@ -93,6 +126,7 @@ impl From<DbError> for app::preferences::store::StoreError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Unavailable => Self::Unavailable,
+            DbError::OutcomeUnknown => Self::OutcomeUnknown,
             DbError::Failed(detail) => {
                 tracing::error!(%detail, "preferences store failure");
                 Self::Failed
@@ -199,6 +233,8 @@ impl Db {
             None => None,
         };
         let ms = acquire_timeout.as_millis();
+        let pragmas = sqlite_pragmas(acquire_timeout);
+        let pool_pragmas = pragmas.clone();
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             // A request waits at most this long for a connection; while the database is down
@@ -210,10 +246,13 @@ impl Db {
             // away, and the ping was 19% of a read's CPU (docs/BENCHMARKS.md).
             .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _| {
+                let pragmas = pool_pragmas.clone();
                 Box::pin(async move {
                     match backend {
                         Backend::Sqlite => {
-                            conn.execute(SQLITE_PRAGMAS).await?;
+                            sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas))
+                                .execute(&mut *conn)
+                                .await?;
                         }
                         Backend::Postgres => {
                             // No statement (a lock wait included) and no open transaction of
@@ -244,10 +283,11 @@ impl Db {
                 let mut conn = AnyConnection::connect(&url)
                     .await
                     .map_err(|e| format!("cannot open the SQLite database: {e}"))?;
-                conn.execute(SQLITE_PRAGMAS)
+                sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas))
+                    .execute(&mut conn)
                     .await
                     .map_err(|e| format!("cannot open the SQLite database: {e}"))?;
-                Some(GroupCommit::start(conn, acquire_timeout))
+                Some(GroupCommit::start(conn))
             }
             _ => None,
         };
@@ -256,7 +296,13 @@ impl Db {
             backend,
             _lock: lock,
             group_commit,
+            timeout: acquire_timeout,
         })
+    }
+
+    /// `DATABASE_TIMEOUT_MS`: the longest a request waits for the store (`settle`).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// SQLite file: preference saves are group-committed through one connection (SQLite admits
@@ -405,6 +451,7 @@ mod tests {
             backend: Backend::Postgres,
             _lock: None,
             group_commit: None,
+            timeout: Duration::from_millis(300),
         };
         let started = std::time::Instant::now();
         let err = tenants::find(&db, "t").await.unwrap_err();

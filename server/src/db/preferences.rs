@@ -1,12 +1,32 @@
 //! Preferences rows keyed by (clientKey, accountId), with a revision for compare-and-swap saves
-//! and a schema version so older stored shapes keep loading (`decode`).
+//! and a schema version so older stored shapes keep loading (`decode`). Saves settle
+//! (`db::settle`): the answer is the result, "not saved" (called off before it started), or
+//! "outcome unknown", and a cache above learns the result when it is known.
 
 use app::preferences::store::{PreferencesStore, SaveOutcome, StoreError, StoredPreferences};
 use app::preferences::{Preferences, SCHEMA_VERSION};
 use sqlx::Row;
 
 use super::group_commit::Save;
+use super::settle::{WriteTicket, settle};
 use super::{Db, DbError, now};
+
+/// Runs with a save's result once it is known (a cache recording it), whether or not its caller
+/// still waits.
+pub type OnSettled = Box<dyn FnOnce(&Result<SaveOutcome, DbError>) + Send>;
+
+/// A preferences store whose saves settle (see the module doc).
+#[async_trait::async_trait]
+pub trait SettlingStore: PreferencesStore {
+    async fn save_settled(
+        &self,
+        client_key: &str,
+        account_id: &str,
+        base_revision: i64,
+        preferences: &Preferences,
+        on_settled: OnSettled,
+    ) -> Result<SaveOutcome, DbError>;
+}
 
 /// The stored JSON of any schema version, as today's type. Add a step here when
 /// `SCHEMA_VERSION` changes (e.g. `2 => upgrade_v1(serde_json::from_str::<V1>(data)?)`).
@@ -20,6 +40,7 @@ fn decode(schema_version: i64, data: &str) -> Result<Preferences, DbError> {
     }
 }
 
+#[derive(Clone)]
 pub struct SqlPreferences(pub Db);
 
 impl SqlPreferences {
@@ -48,12 +69,14 @@ impl SqlPreferences {
         .transpose()
     }
 
+    /// The save, run to its result; it starts (`ticket`) only if not called off first.
     async fn save_row(
         &self,
         client_key: &str,
         account_id: &str,
         base_revision: i64,
         preferences: &Preferences,
+        ticket: WriteTicket,
     ) -> Result<SaveOutcome, DbError> {
         let data = serde_json::to_string(preferences)
             .map_err(|e| DbError::Failed(format!("cannot encode preferences: {e}")))?;
@@ -68,8 +91,8 @@ impl SqlPreferences {
             updated_at: now,
         };
         let written = match self.0.group_commit() {
-            Some(group_commit) => group_commit.save(save).await?,
-            None => self.save_through_pool(&save).await?,
+            Some(group_commit) => group_commit.save(save, ticket).await?,
+            None => self.save_through_pool(&save, &ticket).await?,
         };
         if written {
             return Ok(SaveOutcome::Saved(StoredPreferences {
@@ -84,7 +107,11 @@ impl SqlPreferences {
     }
 
     /// One save as one statement (PostgreSQL): whether the row was written.
-    async fn save_through_pool(&self, s: &Save) -> Result<bool, DbError> {
+    async fn save_through_pool(&self, s: &Save, ticket: &WriteTicket) -> Result<bool, DbError> {
+        let mut conn = self.0.pool().acquire().await?;
+        if !ticket.start() {
+            return Err(DbError::Unavailable);
+        }
         let done = if s.base_revision == 0 {
             sqlx::query(
                 "INSERT INTO preferences (client_key, account_id, schema_version, data, revision, updated_at) \
@@ -95,8 +122,8 @@ impl SqlPreferences {
             .bind(s.schema_version)
             .bind(&s.data)
             .bind(s.updated_at)
-            .execute(self.0.pool())
-            .await?
+            .execute(&mut *conn)
+            .await
         } else {
             sqlx::query(
                 "UPDATE preferences SET schema_version = $1, data = $2, revision = $3, updated_at = $4 \
@@ -109,10 +136,10 @@ impl SqlPreferences {
             .bind(&s.client_key)
             .bind(&s.account_id)
             .bind(s.base_revision)
-            .execute(self.0.pool())
-            .await?
+            .execute(&mut *conn)
+            .await
         };
-        Ok(done.rows_affected() == 1)
+        Ok(done.map_err(DbError::from_write)?.rows_affected() == 1)
     }
 }
 
@@ -133,9 +160,41 @@ impl PreferencesStore for SqlPreferences {
         base_revision: i64,
         preferences: &Preferences,
     ) -> Result<SaveOutcome, StoreError> {
+        let no_cache: OnSettled = Box::new(|_| {});
         Ok(self
-            .save_row(client_key, account_id, base_revision, preferences)
+            .save_settled(client_key, account_id, base_revision, preferences, no_cache)
             .await?)
+    }
+}
+
+#[async_trait::async_trait]
+impl SettlingStore for SqlPreferences {
+    async fn save_settled(
+        &self,
+        client_key: &str,
+        account_id: &str,
+        base_revision: i64,
+        preferences: &Preferences,
+        on_settled: OnSettled,
+    ) -> Result<SaveOutcome, DbError> {
+        let ticket = WriteTicket::new();
+        let (this, write_ticket) = (self.clone(), ticket.clone());
+        let (client_key, account_id) = (client_key.to_owned(), account_id.to_owned());
+        let preferences = preferences.clone();
+        let write = async move {
+            let result = this
+                .save_row(
+                    &client_key,
+                    &account_id,
+                    base_revision,
+                    &preferences,
+                    write_ticket,
+                )
+                .await;
+            on_settled(&result);
+            result
+        };
+        settle(self.0.timeout(), ticket, write).await
     }
 }
 

@@ -12,12 +12,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use leptos::prelude::provide_context;
-use leptos::reactive::computed::ScopedFuture;
-use leptos::reactive::owner::Owner;
 use leptos::server_fn::axum::{get_server_fn_service, server_fn_paths};
 
 use crate::connect::extractors::ContextJwt;
 use crate::http::errors::json_error;
+use crate::http::owner;
 use crate::state::AppState;
 use app::AppError;
 use app::auth::AuthCtx;
@@ -58,14 +57,15 @@ pub async fn server_fn(
         host_locale: None,
     };
     let preferences = state.preferences.clone();
-    let owner = Owner::new();
-    let res = owner
-        .with(|| {
-            provide_context(auth);
-            provide_context(preferences);
-            ScopedFuture::new(service.run(req))
-        })
-        .await;
+    // A root of this call's own: never a child of whatever owner the thread holds (a page
+    // render suspended on this thread, say), so it sees only the contexts provided here.
+    let owner = owner::request_root(None);
+    let run = owner.with(|| {
+        provide_context(auth);
+        provide_context(preferences);
+        service.run(req)
+    });
+    let res = owner::scoped(&owner, run).await;
     with_error_status(res).await
 }
 

@@ -22,6 +22,15 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The message page's only style, inline; the CSP allows it by its hash (`http::csp`).
+pub const MESSAGE_PAGE_STYLE: &str = r#"
+:root { color-scheme: light dark; font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, sans-serif; }
+body { margin: 0; padding: 24px; background: Canvas; color: CanvasText; }
+main { max-width: 560px; border: 1px solid #8590a2; border-radius: 6px; padding: 16px 20px; }
+h1 { font-size: 20px; margin: 0 0 8px; }
+p { margin: 0; line-height: 1.5; }
+"#;
+
 /// A self-contained page (no scripts) for when the app cannot render: readable inside the
 /// Confluence iframe, in light and dark mode.
 pub fn message_page(title: &str, text: &str) -> String {
@@ -29,13 +38,7 @@ pub fn message_page(title: &str, text: &str) -> String {
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title><link rel="icon" href="data:,">
-<style>
-:root {{ color-scheme: light dark; font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, sans-serif; }}
-body {{ margin: 0; padding: 24px; background: Canvas; color: CanvasText; }}
-main {{ max-width: 560px; border: 1px solid #8590a2; border-radius: 6px; padding: 16px 20px; }}
-h1 {{ font-size: 20px; margin: 0 0 8px; }}
-p {{ margin: 0; line-height: 1.5; }}
-</style></head>
+<style>{MESSAGE_PAGE_STYLE}</style></head>
 <body><main role="alert"><h1>{title}</h1><p>{text}</p></main></body></html>"#,
         title = escape(title),
         text = escape(text)

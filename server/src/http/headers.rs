@@ -1,6 +1,7 @@
 //! Security headers on every response: no caching of dynamic answers, no referrer (page URLs
-//! carry a token), nosniff, HSTS on https deployments, and a CSP whose `frame-ancestors` lets
-//! Confluence (and configured origins) frame the app. No `X-Frame-Options`.
+//! carry a token), nosniff, HSTS on https deployments, and a CSP (`http::csp`; the page sets its
+//! own) whose `frame-ancestors` lets Confluence (and configured origins) frame the app. No
+//! `X-Frame-Options`.
 
 use std::sync::Arc;
 
@@ -17,20 +18,8 @@ pub struct SecurityHeaders {
 
 impl SecurityHeaders {
     pub fn new(config: &Config) -> Self {
-        let mut ancestors = vec![
-            "'self'".to_string(),
-            "https://*.atlassian.net".into(),
-            "https://*.jira.com".into(),
-            "https://*.atlassian.com".into(),
-        ];
-        ancestors.extend(config.frame_ancestors.iter().cloned());
-        let csp = format!(
-            "frame-ancestors {}; base-uri 'none'; object-src 'none'; form-action 'self'",
-            ancestors.join(" ")
-        );
         Self {
-            csp: HeaderValue::from_str(&csp)
-                .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'self'")),
+            csp: super::csp::default_policy(config),
             hsts: config
                 .base_url
                 .starts_with("https://")
@@ -41,7 +30,8 @@ impl SecurityHeaders {
 
 impl SecurityHeaders {
     /// Sets the headers on `res` (`Cache-Control` only where the handler set none: static
-    /// assets set their own caching; everything else is per-user and must not be cached).
+    /// assets set their own caching; everything else is per-user and must not be cached; the
+    /// CSP only where the handler set none: the page sets its own).
     fn apply<B>(&self, mut res: Response<B>) -> Response<B> {
         let h = res.headers_mut();
         h.insert(
@@ -52,7 +42,9 @@ impl SecurityHeaders {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         );
-        h.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
+        if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+            h.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
+        }
         if let Some(hsts) = &self.hsts {
             h.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
         }

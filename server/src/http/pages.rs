@@ -2,12 +2,12 @@
 //! (`IframeJwt`); the page is then rendered whole on the server (values in the first HTML, no
 //! loading flash) with a fresh app session token in `<meta name="token">`. The handler reads the
 //! viewer's preferences itself and renders them (`PageData`), so a page rendered from an equal
-//! read can be reused (`crate::cache::pages`).
+//! read can be reused (`crate::cache::pages`), with the CSP that allows its inline scripts.
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::Uri;
+use axum::http::{Uri, header};
 use axum::response::Response;
 use leptos::prelude::provide_context;
 
@@ -71,7 +71,10 @@ pub async fn preferences(
             page
         }
     };
-    render::response(page.with_token(&session_token))
+    let mut res = render::response(page.with_token(&session_token));
+    res.headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, page.csp().clone());
+    res
 }
 
 /// Renders the page showing `read`, without a session token (`Page::cut` leaves its place).
@@ -82,15 +85,17 @@ async fn render(state: &AppState, auth: AuthCtx, read: PageRead) -> Option<Page>
     };
     let preferences = state.preferences.clone();
     let options = state.leptos_options.clone();
-    let html = render::html(
+    let page_data = PageData::new(auth.clone(), read);
+    let rendered = render::html(
         move || {
             provide_context(auth);
             provide_context(shell);
             provide_context(preferences);
-            provide_context(PageData(read));
+            provide_context(page_data);
         },
         move || app::shell(options),
     )
     .await;
-    Page::cut(html)
+    let csp = state.page_policy.header(&rendered.script_hashes);
+    Page::cut(rendered.html, csp)
 }

@@ -9,7 +9,7 @@ pub mod test_db;
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, Once, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::State;
@@ -24,6 +24,7 @@ use sha2::Digest;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use secrecy::ExposeSecret;
 use server::connect::secrets::SecretKeys;
 use server::state::AppState;
 
@@ -241,6 +242,21 @@ pub fn captured_logs() -> String {
 // Install-key server
 // ---------------------------------------------------------------------------------------------
 
+/// Serves `router` on 127.0.0.1:0 until the returned sender is dropped; its origin.
+async fn serve_on_loopback(router: Router) -> (String, oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    (origin, tx)
+}
+
 #[derive(Clone, Debug)]
 pub enum KeyReply {
     Pem(String),
@@ -249,14 +265,17 @@ pub enum KeyReply {
     Garbage,
     /// 302 to this path on the key server.
     Redirect(String),
+    /// The reply, sent only after `KeyServer::release` (a fetch held in flight).
+    Held(Box<KeyReply>),
 }
 
-#[derive(Default)]
 struct KeyServerState {
     /// Full request path → reply. Anything else is a 404.
     replies: Mutex<HashMap<String, KeyReply>>,
     /// Every request path received, in order.
     requests: Mutex<Vec<String>>,
+    /// Opened by `KeyServer::release`: held replies go out.
+    released: tokio::sync::watch::Sender<bool>,
 }
 
 pub struct KeyServer {
@@ -268,7 +287,11 @@ pub struct KeyServer {
 async fn key_handler(State(state): State<Arc<KeyServerState>>, uri: Uri) -> Response {
     let path = uri.path().to_string();
     state.requests.lock().unwrap().push(path.clone());
-    let reply = state.replies.lock().unwrap().get(&path).cloned();
+    let mut reply = state.replies.lock().unwrap().get(&path).cloned();
+    if let Some(KeyReply::Held(then)) = reply {
+        let _ = state.released.subscribe().wait_for(|open| *open).await;
+        reply = Some(*then);
+    }
     match reply {
         None | Some(KeyReply::NotFound) => StatusCode::NOT_FOUND.into_response(),
         Some(KeyReply::Pem(pem)) => {
@@ -285,29 +308,27 @@ async fn key_handler(State(state): State<Arc<KeyServerState>>, uri: Uri) -> Resp
         Some(KeyReply::Redirect(to)) => {
             (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
         }
+        Some(KeyReply::Held(_)) => StatusCode::LOOP_DETECTED.into_response(),
     }
 }
 
 impl KeyServer {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let origin = format!("http://{}", listener.local_addr().unwrap());
-        let state = Arc::new(KeyServerState::default());
+        let state = Arc::new(KeyServerState {
+            replies: Mutex::default(),
+            requests: Mutex::default(),
+            released: tokio::sync::watch::Sender::new(false),
+        });
         state.replies.lock().unwrap().insert(
             format!("/keys/{LEGIT_KID}"),
             KeyReply::Pem(legit_key().public_pem.clone()),
         );
-        let router = Router::new()
-            .fallback(key_handler)
-            .with_state(state.clone());
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let (origin, tx) = serve_on_loopback(
+            Router::new()
+                .fallback(key_handler)
+                .with_state(state.clone()),
+        )
+        .await;
         Self {
             origin,
             state,
@@ -344,6 +365,23 @@ impl KeyServer {
     /// Requests for `/keys/{kid}`.
     pub fn requests_for_kid(&self, kid: &str) -> usize {
         self.requests_for_path(&format!("/keys/{kid}"))
+    }
+
+    /// Lets every held reply go, now and from now on.
+    pub fn release(&self) {
+        self.state.released.send_replace(true);
+    }
+
+    /// Waits (up to 5 s) until `/keys/{kid}` was requested for `n` of `kids` in all; the count.
+    pub async fn wait_for_requests(&self, kids: &[String], n: usize) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let seen: usize = kids.iter().map(|kid| self.requests_for_kid(kid)).sum();
+            if seen >= n || Instant::now() > deadline {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     pub fn requests_for_path(&self, path: &str) -> usize {
@@ -388,6 +426,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub keys: KeyServer,
     pub state: AppState,
+    /// The app's router, for tests that drive requests in-process (and poll them by hand).
+    pub router: Router,
     /// The database (shared with other instances of this test); `None` when the test passed
     /// its own `DATABASE_URL`.
     pub db: Option<Arc<test_db::TestDatabase>>,
@@ -452,18 +492,27 @@ impl TestApp {
     /// Starts a key server and the app on a fresh database, with extra configuration variables
     /// (a `DATABASE_URL` among them replaces the fresh database).
     pub async fn start_with(extra: &[(&str, &str)]) -> Self {
+        Self::start_tuned(extra, |_| {}).await
+    }
+
+    /// `start_with`, then `tune` changes the configuration (for what no variable sets, such as
+    /// the install-key fetching policy's short-lived memories).
+    pub async fn start_tuned(
+        extra: &[(&str, &str)],
+        tune: impl FnOnce(&mut server::config::Config),
+    ) -> Self {
         let db = if extra.iter().any(|(k, _)| *k == "DATABASE_URL") {
             None
         } else {
             Some(Arc::new(test_db::TestDatabase::create().await))
         };
-        Self::launch(db, None, SecretKeys::generate_spec("t1"), extra).await
+        Self::launch(db, None, SecretKeys::generate_spec("t1"), extra, tune).await
     }
 
     /// Another instance of the same deployment: same database, same encryption keys, same
     /// public baseUrl; its own port, key server, pool and memory.
     pub async fn start_sharing(first: &TestApp, extra: &[(&str, &str)]) -> Self {
-        let url = first.state.config.database_url.clone();
+        let url = first.state.config.database_url.expose_secret().to_owned();
         let mut vars: Vec<(&str, &str)> = Vec::new();
         if first.db.is_none() {
             vars.push(("DATABASE_URL", &url));
@@ -474,6 +523,7 @@ impl TestApp {
             Some(first.public_base.clone()),
             first.secret_keys.clone(),
             &vars,
+            |_| {},
         )
         .await
     }
@@ -483,6 +533,7 @@ impl TestApp {
         public_base: Option<String>,
         secret_keys: String,
         extra: &[(&str, &str)],
+        tune: impl FnOnce(&mut server::config::Config),
     ) -> Self {
         init_log_capture();
         // Generate keys before anything runs on this runtime (it blocks).
@@ -503,7 +554,8 @@ impl TestApp {
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
         }
-        let config = server::config::Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+        let mut config = server::config::Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+        tune(&mut config);
         let leptos_options = leptos::prelude::LeptosOptions::builder()
             .output_name("connect-prefs")
             .site_root("target/site")
@@ -514,7 +566,7 @@ impl TestApp {
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(server::startup::serve(
             listener,
-            router,
+            router.clone(),
             state.clone(),
             async move {
                 let _ = rx.await;
@@ -526,6 +578,7 @@ impl TestApp {
             client: http_client(),
             keys,
             state,
+            router,
             db,
             secret_keys,
             _shutdown: tx,
@@ -844,5 +897,95 @@ pub async fn raw_http(app: &TestApp, request: &str) -> Reply {
         status,
         headers,
         body,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forge JWKS server
+// ---------------------------------------------------------------------------------------------
+
+/// What `GET /jwks.json` answers.
+#[derive(Clone, Debug)]
+pub enum JwksReply {
+    Json(Value),
+    Raw(String),
+    Status(StatusCode),
+    /// 302 to this path on the same server.
+    Redirect(String),
+}
+
+struct JwksState {
+    reply: Mutex<JwksReply>,
+    /// Every request path received, in order.
+    requests: Mutex<Vec<String>>,
+}
+
+/// A JWKS endpoint on loopback whose document can be rotated or broken, counting requests.
+pub struct JwksServer {
+    pub origin: String,
+    state: Arc<JwksState>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+async fn jwks_handler(State(state): State<Arc<JwksState>>, uri: Uri) -> Response {
+    state.requests.lock().unwrap().push(uri.path().to_string());
+    if uri.path() != "/jwks.json" {
+        // Only a redirect leads here; its target serves a valid document, to prove it unused.
+        return axum::Json(json!({"keys": [legit_key().jwk_with_kid("redirected")]}))
+            .into_response();
+    }
+    match state.reply.lock().unwrap().clone() {
+        JwksReply::Json(v) => axum::Json(v).into_response(),
+        JwksReply::Raw(s) => ([(header::CONTENT_TYPE, "application/json")], s).into_response(),
+        JwksReply::Status(code) => (code, "jwks failure").into_response(),
+        JwksReply::Redirect(to) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
+    }
+}
+
+impl JwksServer {
+    pub async fn start(reply: JwksReply) -> Self {
+        let state = Arc::new(JwksState {
+            reply: Mutex::new(reply),
+            requests: Mutex::default(),
+        });
+        let (origin, tx) = serve_on_loopback(
+            Router::new()
+                .fallback(jwks_handler)
+                .with_state(state.clone()),
+        )
+        .await;
+        Self {
+            origin,
+            state,
+            _shutdown: tx,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("{}/jwks.json", self.origin)
+    }
+
+    pub fn set(&self, reply: JwksReply) {
+        *self.state.reply.lock().unwrap() = reply;
+    }
+
+    /// Requests for any path.
+    pub fn hits(&self) -> usize {
+        self.state.requests.lock().unwrap().len()
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.state.requests.lock().unwrap().clone()
+    }
+}
+
+impl KeyPair {
+    /// The public key as a JWKS entry Forge would publish under `kid`.
+    pub fn jwk_with_kid(&self, kid: &str) -> Value {
+        let mut jwk = self.jwk();
+        jwk["kid"] = json!(kid);
+        jwk["use"] = json!("sig");
+        jwk["alg"] = json!("RS256");
+        jwk
     }
 }

@@ -363,6 +363,32 @@ async fn api_app_session_token_life_is_capped_at_15_minutes() {
 }
 
 #[tokio::test]
+async fn api_app_session_token_with_extreme_times_is_refused_without_overflow() {
+    let (app, tenant) = setup().await;
+    let session = |iat: i64, exp: i64| {
+        sign_hs256(
+            &json!({
+                "iss": tenant.client_key, "sub": "u1", "qsh": CONTEXT_QSH,
+                "iat": iat, "exp": exp, "kind": "app-session",
+            }),
+            &tenant.secret,
+        )
+    };
+    // `exp - iat` overflows i64 (a panic in a debug build, a wrap to -1, under the cap, in a
+    // release build); each of these passes the time checks, so only the life check decides.
+    for (case, iat, exp) in [
+        ("iat min, exp max", i64::MIN, i64::MAX),
+        ("iat min, exp now", i64::MIN, now() + 60),
+        ("iat min + 1, exp max", i64::MIN + 1, i64::MAX),
+    ] {
+        assert_invalid_token(&app.get_prefs(&session(iat, exp)).await, case);
+    }
+    // The server still answers afterwards.
+    let r = app.get_prefs(&session(now(), now() + 60)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
 async fn api_two_authorization_headers_are_refused() {
     let (app, tenant) = setup().await;
     let token = TestApp::context_token(&tenant, Some("u1"));

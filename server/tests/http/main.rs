@@ -9,11 +9,15 @@ mod common;
 
 mod api;
 mod cache;
+mod forge_jwks;
 mod harness;
 mod install;
+mod install_keys;
 mod instances;
+mod isolation;
 mod lifecycle;
 mod logs;
 mod pages;
 mod preferences;
 mod routes;
+mod settle;

@@ -1,6 +1,8 @@
 //! The page route (`GET /preferences?...&jwt=`): an iframe token bound to the request by its
 //! computed qsh; never a context token, never from a header, never RS256.
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::json;
 use sha2::Digest;
 
@@ -415,4 +417,156 @@ async fn the_page_is_compressed_for_browsers_and_keeps_its_security_headers() {
     let h = res.headers();
     assert!(h.get("content-encoding").is_none(), "{h:?}");
     assert_eq!(h["x-content-type-options"], "nosniff");
+}
+
+/// The directives of a CSP header: name → sources.
+fn csp_directives(r: &Reply) -> HashMap<String, Vec<String>> {
+    let csp = r.header("content-security-policy").expect("a CSP header");
+    let mut directives = HashMap::new();
+    for directive in csp.split(';') {
+        let mut words = directive.split_whitespace().map(str::to_owned);
+        if let Some(name) = words.next() {
+            let old = directives.insert(name.clone(), words.collect());
+            assert!(old.is_none(), "{name} twice in {csp}");
+        }
+    }
+    directives
+}
+
+/// The texts of the `<script>` elements without `src` in `html`, in order.
+fn inline_scripts(html: &str) -> Vec<&str> {
+    let mut scripts = Vec::new();
+    for (i, _) in html.match_indices("<script") {
+        let open_end = i + html[i..].find('>').unwrap();
+        let close = open_end + html[open_end..].find("</script>").unwrap();
+        if !html[i..open_end].contains(" src=") {
+            scripts.push(&html[open_end + 1..close]);
+        }
+    }
+    scripts
+}
+
+fn hash_source(text: &str) -> String {
+    use base64::Engine;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+fn words(list: &[&str]) -> Vec<String> {
+    list.iter().map(|w| w.to_string()).collect()
+}
+
+/// Asserts the page policy and that its script hashes are exactly those of the page's inline
+/// scripts (and at least the hydration bootstrap and the resolved resources); returns them.
+fn assert_page_policy(r: &Reply, case: &str) -> HashSet<String> {
+    assert_eq!(r.status, 200, "{case}: {}", r.body);
+    let d = csp_directives(r);
+    let only = |name: &str, sources: &[&str]| {
+        assert_eq!(
+            d.get(name),
+            Some(&words(sources)),
+            "{case}: {name} in {d:?}"
+        )
+    };
+    only("default-src", &["'self'"]);
+    only("connect-src", &["'self'"]);
+    only("img-src", &["'self'", "data:"]);
+    only("style-src", &["'self'"]);
+    only("object-src", &["'none'"]);
+    only("base-uri", &["'none'"]);
+    only("form-action", &["'self'"]);
+    let ancestors = &d["frame-ancestors"];
+    assert!(
+        ancestors.contains(&"'self'".into())
+            && ancestors.contains(&"https://*.atlassian.net".into()),
+        "{case}: {ancestors:?}"
+    );
+    let script = &d["script-src"];
+    assert_eq!(
+        script[..3],
+        words(&["'self'", ALL_JS_ORIGIN, "'wasm-unsafe-eval'"]),
+        "{case}: {script:?}"
+    );
+    let hashes: HashSet<String> = script[3..].iter().cloned().collect();
+    assert!(
+        hashes.iter().all(|h| h.starts_with("'sha256-")),
+        "{case}: only hashes after the sources: {script:?}"
+    );
+    let scripts = inline_scripts(&r.body);
+    assert!(
+        scripts.iter().any(|s| s.contains("mod.hydrate()"))
+            && scripts
+                .iter()
+                .any(|s| s.starts_with("__RESOLVED_RESOURCES=[")),
+        "{case}: {scripts:?}"
+    );
+    let wanted: HashSet<String> = scripts.iter().map(|s| hash_source(s)).collect();
+    assert_eq!(
+        hashes, wanted,
+        "{case}: the hashes are the page's inline scripts'"
+    );
+    // No inline event handlers or style attributes, which no hash could allow.
+    assert!(!r.body.contains(" style="), "{case}");
+    assert!(!r.body.contains(" onclick="), "{case}");
+    hashes
+}
+
+const ALL_JS_ORIGIN: &str = "http://127.0.0.1:9";
+
+#[tokio::test]
+async fn page_csp_allows_exactly_its_own_scripts_also_from_the_page_cache() {
+    let app =
+        TestApp::start_with(&[("CONNECT_ALL_JS_URL", "http://127.0.0.1:9/simulator/all.js")]).await;
+    let tenant = app.install("site").await;
+    let url = |user| TestApp::iframe_url(&tenant, Some(user), "/preferences", QUERY);
+    let first = app.get(&url("user-1")).await;
+    let first_hashes = assert_page_policy(&first, "rendered");
+    // The same view again: from the page cache (with this load's token), the same policy.
+    let again = app.get(&url("user-1")).await;
+    assert_eq!(assert_page_policy(&again, "cached"), first_hashes);
+    assert_eq!(
+        again.header("content-security-policy"),
+        first.header("content-security-policy")
+    );
+    // A save changes the resolved resources, so the next page has another hash for them (the
+    // bootstrap's stays).
+    let token = meta_token(&again.body).expect("token");
+    let save = app.save_prefs(&token, 0, &sample_prefs()).await;
+    assert_eq!(save.status, 200, "{}", save.body);
+    let after = app.get(&url("user-1")).await;
+    let after_hashes = assert_page_policy(&after, "after a save");
+    assert_ne!(after_hashes, first_hashes);
+    let bootstrap = inline_scripts(&first.body)
+        .into_iter()
+        .find(|s| s.contains("mod.hydrate()"))
+        .map(hash_source)
+        .unwrap();
+    assert!(after_hashes.contains(&bootstrap) && first_hashes.contains(&bootstrap));
+    let cached_after = app.get(&url("user-1")).await;
+    assert_eq!(
+        assert_page_policy(&cached_after, "cached after a save"),
+        after_hashes
+    );
+    // Another viewer: their own render, their own policy.
+    let other = app.get(&url("user-2")).await;
+    assert_page_policy(&other, "user-2");
+
+    // Everything else allows nothing but the message page's inline style.
+    let refusal = app.get("/preferences").await;
+    assert_eq!(refusal.status, 401);
+    let d = csp_directives(&refusal);
+    assert_eq!(d["default-src"], words(&["'none'"]));
+    let style_start = refusal.body.find("<style>").unwrap() + "<style>".len();
+    let style_len = refusal.body[style_start..].find("</style>").unwrap();
+    let style = &refusal.body[style_start..style_start + style_len];
+    assert_eq!(d["style-src"], vec![hash_source(style)]);
+    assert_eq!(d["img-src"], words(&["data:"]));
+    assert!(!d.contains_key("script-src"), "{d:?}");
+    let api = app.get_prefs(&token).await;
+    assert_eq!(api.status, 200);
+    assert_eq!(csp_directives(&api)["default-src"], words(&["'none'"]));
+    assert!(csp_directives(&api).contains_key("frame-ancestors"));
 }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The page's first-load weight guard (run by scripts/test.sh after the release build). The
+# browser loads the wasm, the JS glue, its snippets and the CSS from target/site/pkg, brotli-
+# compressed as `cargo leptos build --release --precompress` wrote them (the server sends those
+# .br files as they are). Each must fit its budget below, and all of them the total: bytes, not
+# time, so the check is deterministic. A failure names the file that grew. The size tricks
+# behind these numbers are listed in docs/BENCHMARKS.md; raise a budget only on purpose.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOTAL_BUDGET=150000 # bytes, brotli: the first-load target (docs/BENCHMARKS.md)
+declare -A BUDGET=( # bytes, brotli, per file (snippets as one group)
+  [connect-prefs.wasm]=142700
+  [connect-prefs.js]=5300
+  [connect-prefs.css]=1400
+  [snippets]=600
+)
+PKG=${PKG:-target/site/pkg}
+
+size() { stat -c %s "$1"; }
+fail=0
+total=0
+check() { # name bytes
+  local name=$1 bytes=$2
+  total=$((total + bytes))
+  if [ "$bytes" -gt "${BUDGET[$name]}" ]; then
+    echo "weight: $name is $bytes bytes brotli, over its budget of ${BUDGET[$name]} (+$((bytes - BUDGET[$name])))" >&2
+    fail=1
+  fi
+}
+
+for file in connect-prefs.wasm connect-prefs.js connect-prefs.css; do
+  [ -f "$PKG/$file.br" ] || { echo "weight: $PKG/$file.br is missing (run cargo leptos build --release --precompress)" >&2; exit 1; }
+  check "$file" "$(size "$PKG/$file.br")"
+done
+snippets=0
+while IFS= read -r -d '' f; do
+  snippets=$((snippets + $(size "$f")))
+done < <(find "$PKG/snippets" -name '*.js.br' -print0 2>/dev/null)
+check snippets "$snippets"
+
+if [ "$total" -gt "$TOTAL_BUDGET" ]; then
+  echo "weight: the first load is $total bytes brotli, over the budget of $TOTAL_BUDGET" >&2
+  fail=1
+fi
+echo "weight: first load $total bytes brotli (budget $TOTAL_BUDGET)"
+exit "$fail"

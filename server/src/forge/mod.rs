@@ -1,0 +1,5 @@
+//! The server side of Forge Remote: the shared JWKS cache and the FIT verifier built on the
+//! pure rules of `connect::forge`. Not wired into routes yet (issue 14, next step).
+
+pub mod jwks;
+pub mod verifier;
