@@ -3,13 +3,16 @@
 
 use crate::preferences::Locale;
 
-/// The verified caller: tenant and user come only from a verified token, never from input.
+/// The verified caller, whichever transport carried it (a Connect JWT or a Forge invocation
+/// token): site and user come only from a verified token, never from input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthCtx {
-    pub client_key: String,
+    /// The internal tenant id: the site, the same through Connect and Forge.
+    pub site_id: String,
     /// `None` for anonymous viewers (a token without `sub`).
     pub account_id: Option<String>,
-    /// The tenant's site address (display URL when Confluence sent one).
+    /// The site's address (display URL when Confluence sent one); empty when no transport told
+    /// it (a Forge-only install).
     pub site_url: String,
     /// The language Confluence reported on page load (`loc`), used for never-saved users.
     pub host_locale: Option<Locale>,

@@ -19,9 +19,13 @@ use crate::connect::secrets::SecretKeys;
 use crate::connect::verifier::Verifier;
 use crate::db::preferences::SqlPreferences;
 use crate::db::{Backend, Db};
+use crate::forge::Forge;
+use crate::forge::jwks::ForgeJwks;
+use crate::forge::verifier::ForgeVerifier;
 use crate::http::csp::{self, PagePolicy};
 use crate::state::{AppState, Shared};
 use app::preferences::store::{PreferencesService, PreferencesStore};
+use connect::forge::FitPolicy;
 
 /// Where the development encryption key lives when `TENANT_SECRET_KEYS` is unset.
 pub const DEV_KEY_FILE: &str = "data/tenant-secret.key";
@@ -74,9 +78,23 @@ pub async fn build(
         config.base_path.clone(),
         cache_bytes / 4,
     );
+    let verifier = Arc::new(verifier);
+    let forge = forge(&config, &db, cache_bytes / 16)?.map(Arc::new);
+    let mut site_caches: Vec<Arc<dyn Fn() + Send + Sync>> = Vec::new();
+    {
+        let verifier = Arc::clone(&verifier);
+        site_caches.push(Arc::new(move || verifier.forget_tenants()));
+    }
+    if let Some(forge) = &forge {
+        let forge = Arc::clone(forge);
+        site_caches.push(Arc::new(move || forge.forget_installations()));
+    }
     let store = SqlPreferences(db.clone());
     let preferences: Arc<dyn PreferencesStore> = if cache_bytes > 0 {
-        Arc::new(CachedPreferences::new(store, cache_bytes - cache_bytes / 4))
+        let cached =
+            CachedPreferences::new(store, cache_bytes - cache_bytes / 4 - cache_bytes / 16);
+        site_caches.push(cached.forgetter());
+        Arc::new(cached)
     } else {
         Arc::new(store)
     };
@@ -89,10 +107,35 @@ pub async fn build(
         config: Arc::new(config),
         leptos_options,
         db,
-        verifier: Arc::new(verifier),
+        verifier,
         descriptor: Arc::new(descriptor),
+        forge,
+        site_caches,
     });
     Ok((crate::http::routes::router(state.clone()), state))
+}
+
+/// Forge Remote, when `FORGE_APP_ID` is set: the JWKS cache, the verifier and the installation
+/// lookup. `store_cache_bytes` is 0 unless this process is the store's only writer; verified
+/// tokens are remembered on every backend (they are not store data), within `CACHE_MIB`.
+fn forge(config: &Config, db: &Db, store_cache_bytes: u64) -> Result<Option<Forge>, StartupError> {
+    let Some(forge) = &config.forge else {
+        return Ok(None);
+    };
+    let jwks = ForgeJwks::new(&forge.jwks_url, forge.jwks_cooldown)?;
+    let policy = FitPolicy::new(
+        forge.app_id.clone(),
+        forge.environments.clone(),
+        config.jwt_leeway_secs,
+    );
+    tracing::info!(app_id = %forge.app_id, "Forge Remote on");
+    Ok(Some(Forge::new(
+        ForgeVerifier::new(jwks, policy),
+        db.clone(),
+        store_cache_bytes,
+        config.cache_bytes / 16,
+        config.jwt_leeway_secs,
+    )))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::connect::descriptor::ServedDescriptor;
 use crate::connect::verifier::Verifier;
 use crate::db::Db;
+use crate::forge::Forge;
 use crate::http::csp::PagePolicy;
 use app::preferences::store::PreferencesService;
 
@@ -43,6 +44,19 @@ pub struct Shared {
     pub pages: Option<PageCache>,
     /// The page's Content-Security-Policy, but for each render's own inline scripts.
     pub page_policy: PagePolicy,
+    /// Forge Remote (`None`: `FORGE_APP_ID` unset, every Bearer token is refused).
+    pub forge: Option<Arc<Forge>>,
+    /// Drop everything cached by site id (called after sites merged).
+    pub site_caches: Vec<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl Shared {
+    /// Drops every cache keyed by site: after a Connect install merged two sites' data.
+    pub fn forget_site_caches(&self) {
+        for forget in &self.site_caches {
+            forget();
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -835,16 +835,18 @@ fn Summary(draft: Draft, updated_at: RwSignal<Option<i64>>, site_url: String) ->
     let space = move || {
         let key = draft.space_key.get().trim().to_ascii_uppercase();
         (!key.is_empty() && crate::preferences::validate_space_key(&key).is_ok()).then(|| {
-            let href = format!("{}/spaces/{}", site_url.trim_end_matches('/'), key);
-            view! {
-                <li>
-                    "Opens in space "
+            // A Forge-only install does not tell the site's address: the key, without a link.
+            let link = if site_url.is_empty() {
+                Either::Left(view! { <strong>{key}</strong> })
+            } else {
+                let href = format!("{}/spaces/{}", site_url.trim_end_matches('/'), key);
+                Either::Right(view! {
                     <a href=href target="_blank" rel="noopener noreferrer">
                         {key}
                     </a>
-                    "."
-                </li>
-            }
+                })
+            };
+            view! { <li>"Opens in space " {link} "."</li> }
         })
     };
     view! {

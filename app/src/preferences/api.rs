@@ -111,7 +111,7 @@ mod ssr {
         };
         let stored = store
             .0
-            .load(&caller.client_key, account_id)
+            .load(&caller.site_id, account_id)
             .await
             .map_err(store_error)?;
         Ok(view(caller, stored))
@@ -136,7 +136,7 @@ mod ssr {
         }
         match store()?
             .0
-            .save(&caller.client_key, account_id, base_revision, &preferences)
+            .save(&caller.site_id, account_id, base_revision, &preferences)
             .await
             .map_err(store_error)?
         {
@@ -151,11 +151,11 @@ mod tests {
     use super::*;
     use crate::auth::AuthCtx;
 
-    fn caller(client_key: &str, account_id: &str) -> AuthCtx {
+    fn caller(site_id: &str, account_id: &str) -> AuthCtx {
         AuthCtx {
-            client_key: client_key.into(),
+            site_id: site_id.into(),
             account_id: Some(account_id.into()),
-            site_url: format!("https://{client_key}.atlassian.net/wiki"),
+            site_url: format!("https://{site_id}.atlassian.net/wiki"),
             host_locale: None,
         }
     }

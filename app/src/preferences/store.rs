@@ -35,7 +35,7 @@ pub enum StoreError {
 pub trait PreferencesStore: Send + Sync + 'static {
     async fn load(
         &self,
-        client_key: &str,
+        site_id: &str,
         account_id: &str,
     ) -> Result<Option<StoredPreferences>, StoreError>;
 
@@ -43,7 +43,7 @@ pub trait PreferencesStore: Send + Sync + 'static {
     /// revision is still `base_revision` (0 = no row yet).
     async fn save(
         &self,
-        client_key: &str,
+        site_id: &str,
         account_id: &str,
         base_revision: i64,
         preferences: &Preferences,

@@ -116,6 +116,16 @@ impl<K: Eq + Hash + Clone, V: Clone + Weighed> Coherent<K, V> {
         self.entries.remove(key);
     }
 
+    /// Drops every key and stops every in-flight miss from filling: after a write that moved
+    /// many keys' data at once (sites merged), once it committed.
+    pub fn invalidate_all(&self) {
+        let _writes = self.lock();
+        for epoch in &self.epochs {
+            epoch.fetch_add(1, Ordering::AcqRel);
+        }
+        self.entries.clear();
+    }
+
     /// Hold until the result of a write of `key` is known: invalidates it when dropped, unless
     /// `record` was called. Owned, so it can go with the write's task.
     pub fn write(self: &Arc<Self>, key: K) -> WriteGuard<K, V> {

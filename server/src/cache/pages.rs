@@ -61,7 +61,7 @@ impl Page {
     }
 }
 
-/// (clientKey, accountId; `None` for anonymous viewers).
+/// (site id, accountId; `None` for anonymous viewers).
 type PageKey = (String, Option<String>);
 
 /// A borrowed [`PageKey`] for lookups (hashes like the tuple).
@@ -113,23 +113,23 @@ impl PageCache {
     /// The page last rendered for this viewer, if it was rendered from an equal `view`.
     pub fn get(
         &self,
-        client_key: &str,
+        site_id: &str,
         account_id: Option<&str>,
         view: &PreferencesView,
     ) -> Option<Arc<Page>> {
-        let entry = self.entries.get(&Viewer(client_key, account_id))?;
+        let entry = self.entries.get(&Viewer(site_id, account_id))?;
         (*entry.view == *view).then_some(entry.page)
     }
 
     /// Keeps `page`, rendered from `view`, for this viewer's next load.
     pub fn insert(
         &self,
-        client_key: &str,
+        site_id: &str,
         account_id: Option<&str>,
         view: PreferencesView,
         page: Arc<Page>,
     ) {
-        let key = (client_key.to_owned(), account_id.map(str::to_owned));
+        let key = (site_id.to_owned(), account_id.map(str::to_owned));
         let view = Arc::new(view);
         self.entries.insert(key, Entry { view, page });
     }

@@ -13,7 +13,7 @@ use quick_cache::Equivalent;
 use super::{Coherent, Weighed};
 use crate::db::preferences::SettlingStore;
 
-/// (clientKey, accountId).
+/// (site id, accountId).
 type UserKey = (String, String);
 
 /// A borrowed [`UserKey`] for lookups (hashes like the tuple of Strings).
@@ -69,22 +69,30 @@ impl<S> CachedPreferences<S> {
     }
 }
 
+impl<S> CachedPreferences<S> {
+    /// A handle that drops every cached user (`Coherent::invalidate_all`).
+    pub fn forgetter(&self) -> Arc<dyn Fn() + Send + Sync> {
+        let cache = Arc::clone(&self.cache);
+        Arc::new(move || cache.invalidate_all())
+    }
+}
+
 #[async_trait::async_trait]
 impl<S: SettlingStore> PreferencesStore for CachedPreferences<S> {
     async fn load(
         &self,
-        client_key: &str,
+        site_id: &str,
         account_id: &str,
     ) -> Result<Option<StoredPreferences>, StoreError> {
-        let user = User(client_key, account_id);
+        let user = User(site_id, account_id);
         if let Some(Entry(stored)) = self.cache.get(&user) {
             return Ok(stored);
         }
         let ticket = self.cache.ticket(&user);
-        let stored = self.store.load(client_key, account_id).await?;
+        let stored = self.store.load(site_id, account_id).await?;
         self.cache.fill(
             ticket,
-            (client_key.to_owned(), account_id.to_owned()),
+            (site_id.to_owned(), account_id.to_owned()),
             Entry(stored.clone()),
         );
         Ok(stored)
@@ -92,7 +100,7 @@ impl<S: SettlingStore> PreferencesStore for CachedPreferences<S> {
 
     async fn save(
         &self,
-        client_key: &str,
+        site_id: &str,
         account_id: &str,
         base_revision: i64,
         preferences: &Preferences,
@@ -101,7 +109,7 @@ impl<S: SettlingStore> PreferencesStore for CachedPreferences<S> {
         // user's entry is invalidated when the guard drops.
         let write = self
             .cache
-            .write((client_key.to_owned(), account_id.to_owned()));
+            .write((site_id.to_owned(), account_id.to_owned()));
         let settled = Box::new(move |result: &Result<SaveOutcome, _>| match result {
             Ok(SaveOutcome::Saved(stored)) => write.record(Entry(Some(stored.clone())), is_older),
             Ok(SaveOutcome::Conflict(current)) => write.record(Entry(current.clone()), is_older),
@@ -109,7 +117,7 @@ impl<S: SettlingStore> PreferencesStore for CachedPreferences<S> {
         });
         Ok(self
             .store
-            .save_settled(client_key, account_id, base_revision, preferences, settled)
+            .save_settled(site_id, account_id, base_revision, preferences, settled)
             .await?)
     }
 }

@@ -18,12 +18,14 @@ use super::extractors::{ApiRejection, HostCallbackJwt, LifecycleBody, LifecycleJ
 use super::secrets::SharedSecret;
 use super::verifier::AuthError;
 use crate::db::settle::{WriteTicket, settle};
+use crate::db::sites;
 use crate::db::tenants::{self, InstallRecord, TenantState};
 use crate::db::{DbError, now, replay};
 use crate::http::errors::json_error;
 use crate::state::AppState;
 use app::AppError;
 use connect::VerifyError;
+use connect::forge::{CloudId, InstallationId};
 
 const MAX_FIELD: usize = 1024;
 
@@ -141,7 +143,17 @@ pub async fn installed(State(state): State<AppState>, cb: LifecycleJwt) -> Respo
         installation_id: body.installation_id.clone(),
         cloud_id: body.cloud_id.clone(),
         install_payload: cb.payload_without_secret.to_string(),
+        site_id: String::new(),
         event_at: claims.iat,
+    };
+    // The Forge side of the same site, when the body names it in the forms Forge tokens use.
+    let link = ForgeLink {
+        installation_id: (body.installation_id.as_deref())
+            .and_then(InstallationId::parse)
+            .map(|id| id.as_str().to_owned()),
+        cloud_id: (body.cloud_id.as_deref())
+            .and_then(|c| CloudId::parse(&c.to_ascii_lowercase()))
+            .map(|id| id.as_str().to_owned()),
     };
     apply_once(
         &state,
@@ -149,7 +161,7 @@ pub async fn installed(State(state): State<AppState>, cb: LifecycleJwt) -> Respo
         state.verifier.replay_expiry(claims),
         "installed",
         &body.client_key,
-        Write::Install(Box::new(record)),
+        Write::Install(Box::new(record), link),
     )
     .await
 }
@@ -204,9 +216,16 @@ async fn host_state_change(
     .await
 }
 
+/// What a Connect `installed` body says about the app's Forge installation on the site.
+#[derive(Clone, Default)]
+struct ForgeLink {
+    installation_id: Option<String>,
+    cloud_id: Option<String>,
+}
+
 /// The tenant write a lifecycle event makes.
 enum Write {
-    Install(Box<InstallRecord>),
+    Install(Box<InstallRecord>, ForgeLink),
     /// The new state and the event's `iat`.
     State(TenantState, i64),
 }
@@ -239,13 +258,38 @@ async fn apply_once(
             if !replay::remember(&mut tx, &replay_key, expires, now()).await? {
                 return Ok(None);
             }
+            let mut merged = false;
             let applied = match &write {
-                Write::Install(record) => tenants::apply_install(&mut tx, record).await?,
+                Write::Install(record, link) => {
+                    let (installation, cloud) =
+                        (link.installation_id.as_deref(), link.cloud_id.as_deref());
+                    let site =
+                        sites::site_for_connect_install(&mut tx, &client_key, installation, cloud)
+                            .await?;
+                    let record = InstallRecord {
+                        site_id: site.site_id.clone(),
+                        ..(**record).clone()
+                    };
+                    let applied = tenants::apply_install(&mut tx, &record).await?;
+                    if applied {
+                        if let Some(from) = &site.merge_from {
+                            sites::merge(&mut tx, from, &site.site_id).await?;
+                            merged = true;
+                        }
+                        sites::link_connect_install(&mut tx, &site.site_id, installation, cloud)
+                            .await?;
+                    }
+                    applied
+                }
                 Write::State(new_state, at) => {
                     tenants::apply_state(&mut tx, &client_key, *new_state, *at).await?
                 }
             };
             tx.commit().await.map_err(DbError::from_write)?;
+            if merged {
+                // Rows moved between sites: nothing cached by site may be served any more.
+                state.forget_site_caches();
+            }
             Ok(Some(applied))
         }
     };

@@ -59,6 +59,8 @@ pub struct RequestTarget<'a> {
 #[derive(Debug, Clone)]
 pub struct Tenant {
     pub client_key: String,
+    /// The site its users' data is keyed by.
+    pub site_id: String,
     pub secret: SharedSecret,
     pub base_url: String,
     pub display_url: Option<String>,
@@ -144,6 +146,7 @@ impl Weighed for CachedTenant {
     fn weight(&self) -> u64 {
         let t = &self.tenant;
         (192 + t.client_key.len()
+            + t.site_id.len()
             + t.secret.as_bytes().len()
             + t.base_url.len()
             + t.display_url.as_ref().map_or(0, String::len)) as u64
@@ -206,6 +209,13 @@ impl Verifier {
             .map(|cache| cache.write(client_key.to_owned()))
     }
 
+    /// Drops every cached tenant (their sites may have merged).
+    pub fn forget_tenants(&self) {
+        if let Some(cache) = &self.tenants {
+            cache.invalidate_all();
+        }
+    }
+
     /// The tenant by clientKey with its state, from the cache or the store (`None`: unknown).
     async fn lookup(&self, client_key: &str) -> Result<Option<CachedTenant>, AuthError> {
         if let Some(cached) = self.tenants.as_ref().and_then(|c| c.get(client_key)) {
@@ -225,6 +235,7 @@ impl Verifier {
         let found = CachedTenant {
             tenant: Tenant {
                 client_key: row.client_key,
+                site_id: row.site_id,
                 secret,
                 base_url: row.base_url,
                 display_url: row.display_url,

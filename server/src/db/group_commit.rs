@@ -25,7 +25,7 @@ const MAX_BATCH: usize = 64;
 /// One save: write `data` as `base_revision + 1` if the row is still at `base_revision` (0: the
 /// row must not exist yet).
 pub struct Save {
-    pub client_key: String,
+    pub site_id: String,
     pub account_id: String,
     pub schema_version: i64,
     pub data: String,
@@ -128,7 +128,7 @@ fn take_batch(waiting: &mut VecDeque<Pending>) -> Vec<Pending> {
     let mut batch = Vec::new();
     let mut later = VecDeque::new();
     while let Some(item) = waiting.pop_front() {
-        let row = || (item.save.client_key.clone(), item.save.account_id.clone());
+        let row = || (item.save.site_id.clone(), item.save.account_id.clone());
         if batch.len() >= MAX_BATCH || rows.contains(&row()) {
             later.push_back(item);
         } else if item.ticket.start() {
@@ -148,17 +148,17 @@ async fn write_batch(conn: &mut AnyConnection, batch: Vec<Pending>) {
     if !new_rows.is_empty() {
         let mut q = QueryBuilder::<Any>::new(
             "INSERT INTO preferences \
-             (client_key, account_id, schema_version, data, revision, updated_at) ",
+             (site_id, account_id, schema_version, data, revision, updated_at) ",
         );
         q.push_values(&new_rows, |mut row, Pending { save: s, .. }| {
-            row.push_bind(&s.client_key)
+            row.push_bind(&s.site_id)
                 .push_bind(&s.account_id)
                 .push_bind(s.schema_version)
                 .push_bind(&s.data)
                 .push_bind(1_i64)
                 .push_bind(s.updated_at);
         });
-        q.push(" ON CONFLICT (client_key, account_id) DO NOTHING RETURNING client_key, account_id");
+        q.push(" ON CONFLICT (site_id, account_id) DO NOTHING RETURNING site_id, account_id");
         let written = q.build().fetch_all(&mut *conn).await;
         answer(new_rows, written);
     }
@@ -168,7 +168,7 @@ async fn write_batch(conn: &mut AnyConnection, batch: Vec<Pending>) {
              revision = v.column5, updated_at = v.column6 FROM (",
         );
         q.push_values(&updates, |mut row, Pending { save: s, .. }| {
-            row.push_bind(&s.client_key)
+            row.push_bind(&s.site_id)
                 .push_bind(&s.account_id)
                 .push_bind(s.schema_version)
                 .push_bind(&s.data)
@@ -177,8 +177,8 @@ async fn write_batch(conn: &mut AnyConnection, batch: Vec<Pending>) {
                 .push_bind(s.base_revision);
         });
         q.push(
-            ") AS v WHERE preferences.client_key = v.column1 AND preferences.account_id = v.column2 \
-             AND preferences.revision = v.column7 RETURNING client_key, account_id",
+            ") AS v WHERE preferences.site_id = v.column1 AND preferences.account_id = v.column2 \
+             AND preferences.revision = v.column7 RETURNING site_id, account_id",
         );
         let written = q.build().fetch_all(&mut *conn).await;
         answer(updates, written);
@@ -194,7 +194,7 @@ fn answer(saves: Vec<Pending>, written: Result<Vec<sqlx::any::AnyRow>, sqlx::Err
                 .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
                 .collect();
             for Pending { save, reply, .. } in saves {
-                let key = (save.client_key, save.account_id);
+                let key = (save.site_id, save.account_id);
                 let _ = reply.send(Ok(written.contains(&key)));
             }
         }
@@ -215,7 +215,7 @@ mod tests {
 
     fn save(user: &str, base_revision: i64, data: &str) -> Save {
         Save {
-            client_key: "site".into(),
+            site_id: "site".into(),
             account_id: user.into(),
             schema_version: 1,
             data: data.into(),

@@ -6,6 +6,7 @@ pub mod group_commit;
 pub mod preferences;
 pub mod replay;
 pub mod settle;
+pub mod sites;
 pub mod tenants;
 
 use std::path::Path;

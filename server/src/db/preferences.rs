@@ -1,4 +1,4 @@
-//! Preferences rows keyed by (clientKey, accountId), with a revision for compare-and-swap saves
+//! Preferences rows keyed by (site, accountId), with a revision for compare-and-swap saves
 //! and a schema version so older stored shapes keep loading (`decode`). Saves settle
 //! (`db::settle`): the answer is the result, "not saved" (called off before it started), or
 //! "outcome unknown", and a cache above learns the result when it is known.
@@ -20,7 +20,7 @@ pub type OnSettled = Box<dyn FnOnce(&Result<SaveOutcome, DbError>) + Send>;
 pub trait SettlingStore: PreferencesStore {
     async fn save_settled(
         &self,
-        client_key: &str,
+        site_id: &str,
         account_id: &str,
         base_revision: i64,
         preferences: &Preferences,
@@ -46,14 +46,14 @@ pub struct SqlPreferences(pub Db);
 impl SqlPreferences {
     async fn load_row(
         &self,
-        client_key: &str,
+        site_id: &str,
         account_id: &str,
     ) -> Result<Option<StoredPreferences>, DbError> {
         let row = sqlx::query(
             "SELECT schema_version, data, revision, updated_at FROM preferences \
-             WHERE client_key = $1 AND account_id = $2",
+             WHERE site_id = $1 AND account_id = $2",
         )
-        .bind(client_key)
+        .bind(site_id)
         .bind(account_id)
         .fetch_optional(self.0.pool())
         .await?;
@@ -72,7 +72,7 @@ impl SqlPreferences {
     /// The save, run to its result; it starts (`ticket`) only if not called off first.
     async fn save_row(
         &self,
-        client_key: &str,
+        site_id: &str,
         account_id: &str,
         base_revision: i64,
         preferences: &Preferences,
@@ -83,7 +83,7 @@ impl SqlPreferences {
         let now = now();
         let revision = base_revision + 1;
         let save = Save {
-            client_key: client_key.to_owned(),
+            site_id: site_id.to_owned(),
             account_id: account_id.to_owned(),
             schema_version: SCHEMA_VERSION,
             data,
@@ -102,7 +102,7 @@ impl SqlPreferences {
             }));
         }
         Ok(SaveOutcome::Conflict(
-            self.load_row(client_key, account_id).await?,
+            self.load_row(site_id, account_id).await?,
         ))
     }
 
@@ -114,10 +114,10 @@ impl SqlPreferences {
         }
         let done = if s.base_revision == 0 {
             sqlx::query(
-                "INSERT INTO preferences (client_key, account_id, schema_version, data, revision, updated_at) \
-                 VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (client_key, account_id) DO NOTHING",
+                "INSERT INTO preferences (site_id, account_id, schema_version, data, revision, updated_at) \
+                 VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (site_id, account_id) DO NOTHING",
             )
-            .bind(&s.client_key)
+            .bind(&s.site_id)
             .bind(&s.account_id)
             .bind(s.schema_version)
             .bind(&s.data)
@@ -127,13 +127,13 @@ impl SqlPreferences {
         } else {
             sqlx::query(
                 "UPDATE preferences SET schema_version = $1, data = $2, revision = $3, updated_at = $4 \
-                 WHERE client_key = $5 AND account_id = $6 AND revision = $7",
+                 WHERE site_id = $5 AND account_id = $6 AND revision = $7",
             )
             .bind(s.schema_version)
             .bind(&s.data)
             .bind(s.base_revision + 1)
             .bind(s.updated_at)
-            .bind(&s.client_key)
+            .bind(&s.site_id)
             .bind(&s.account_id)
             .bind(s.base_revision)
             .execute(&mut *conn)
@@ -147,22 +147,22 @@ impl SqlPreferences {
 impl PreferencesStore for SqlPreferences {
     async fn load(
         &self,
-        client_key: &str,
+        site_id: &str,
         account_id: &str,
     ) -> Result<Option<StoredPreferences>, StoreError> {
-        Ok(self.load_row(client_key, account_id).await?)
+        Ok(self.load_row(site_id, account_id).await?)
     }
 
     async fn save(
         &self,
-        client_key: &str,
+        site_id: &str,
         account_id: &str,
         base_revision: i64,
         preferences: &Preferences,
     ) -> Result<SaveOutcome, StoreError> {
         let no_cache: OnSettled = Box::new(|_| {});
         Ok(self
-            .save_settled(client_key, account_id, base_revision, preferences, no_cache)
+            .save_settled(site_id, account_id, base_revision, preferences, no_cache)
             .await?)
     }
 }
@@ -171,7 +171,7 @@ impl PreferencesStore for SqlPreferences {
 impl SettlingStore for SqlPreferences {
     async fn save_settled(
         &self,
-        client_key: &str,
+        site_id: &str,
         account_id: &str,
         base_revision: i64,
         preferences: &Preferences,
@@ -179,12 +179,12 @@ impl SettlingStore for SqlPreferences {
     ) -> Result<SaveOutcome, DbError> {
         let ticket = WriteTicket::new();
         let (this, write_ticket) = (self.clone(), ticket.clone());
-        let (client_key, account_id) = (client_key.to_owned(), account_id.to_owned());
+        let (site_id, account_id) = (site_id.to_owned(), account_id.to_owned());
         let preferences = preferences.clone();
         let write = async move {
             let result = this
                 .save_row(
-                    &client_key,
+                    &site_id,
                     &account_id,
                     base_revision,
                     &preferences,

@@ -44,6 +44,8 @@ impl TenantState {
 #[derive(Debug, Clone)]
 pub struct TenantRow {
     pub client_key: String,
+    /// The site its users' data is keyed by (`db::sites`).
+    pub site_id: String,
     pub shared_secret_enc: String,
     pub base_url: String,
     pub display_url: Option<String>,
@@ -64,14 +66,16 @@ pub struct InstallRecord {
     pub installation_id: Option<String>,
     pub cloud_id: Option<String>,
     pub install_payload: String,
+    /// The site (`db::sites::site_for_connect_install`); set inside the install's transaction.
+    pub site_id: String,
     /// `iat` of the install token.
     pub event_at: i64,
 }
 
 pub async fn find(db: &Db, client_key: &str) -> Result<Option<TenantRow>, DbError> {
     let row = sqlx::query(
-        "SELECT client_key, shared_secret_enc, base_url, display_url, state \
-         FROM tenants WHERE client_key = $1",
+        "SELECT client_key, COALESCE(site_id, client_key) AS site_id, shared_secret_enc, \
+            base_url, display_url, state FROM tenants WHERE client_key = $1",
     )
     .bind(client_key)
     .fetch_optional(db.pool())
@@ -80,6 +84,7 @@ pub async fn find(db: &Db, client_key: &str) -> Result<Option<TenantRow>, DbErro
         let state: String = r.try_get("state")?;
         Ok(TenantRow {
             client_key: r.try_get("client_key")?,
+            site_id: r.try_get("site_id")?,
             shared_secret_enc: r.try_get("shared_secret_enc")?,
             base_url: r.try_get("base_url")?,
             display_url: r.try_get("display_url")?,
@@ -101,8 +106,10 @@ pub async fn apply_install(
     let result = sqlx::query(
         "INSERT INTO tenants (client_key, shared_secret_enc, base_url, display_url, product_type, \
             description, service_entitlement_number, oauth_client_id, installation_id, cloud_id, \
-            state, state_changed_at, installed_at, updated_at, uninstalled_at, install_payload) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'installed', $11, $12, $12, NULL, $13) \
+            state, state_changed_at, installed_at, updated_at, uninstalled_at, install_payload, \
+            site_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'installed', $11, $12, $12, NULL, $13, \
+            $14) \
          ON CONFLICT (client_key) DO UPDATE SET \
             shared_secret_enc = excluded.shared_secret_enc, base_url = excluded.base_url, \
             display_url = excluded.display_url, product_type = excluded.product_type, \
@@ -112,7 +119,7 @@ pub async fn apply_install(
             cloud_id = excluded.cloud_id, state = 'installed', \
             state_changed_at = excluded.state_changed_at, installed_at = excluded.installed_at, \
             updated_at = excluded.updated_at, uninstalled_at = NULL, \
-            install_payload = excluded.install_payload \
+            install_payload = excluded.install_payload, site_id = excluded.site_id \
          WHERE tenants.state_changed_at <= excluded.state_changed_at",
     )
     .bind(&r.client_key)
@@ -128,6 +135,7 @@ pub async fn apply_install(
     .bind(r.event_at)
     .bind(now)
     .bind(&r.install_payload)
+    .bind(&r.site_id)
     .execute(&mut *tx)
     .await?;
     Ok(result.rows_affected() == 1)

@@ -1,5 +1,6 @@
-//! `/api/*`: the only way into a server function. The context token is verified once here
-//! (`ContextJwt`); the tenant and user go to the function as context, never from input. This
+//! `/api/*`: the only way into a server function. The caller's token is verified once here
+//! (`ApiCaller`: a Connect context token or a Forge invocation token); the site and user go to
+//! the function as context, never from input. This
 //! handler also answers unknown endpoints (404) and methods (405) in JSON, caps bodies (413),
 //! and gives server-function errors their real status (server_fn 0.8 sends 500 for all).
 //!
@@ -14,12 +15,11 @@ use axum::response::Response;
 use leptos::prelude::provide_context;
 use leptos::server_fn::axum::{get_server_fn_service, server_fn_paths};
 
-use crate::connect::extractors::ContextJwt;
+use crate::http::caller::ApiCaller;
 use crate::http::errors::json_error;
 use crate::http::owner;
 use crate::state::AppState;
 use app::AppError;
-use app::auth::AuthCtx;
 
 /// The largest request body a server function accepts.
 pub const MAX_API_BODY: usize = 16 * 1024;
@@ -28,7 +28,7 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 pub async fn server_fn(
     State(state): State<AppState>,
-    ContextJwt(verified): ContextJwt,
+    ApiCaller { auth, transport }: ApiCaller,
     req: Request<Body>,
 ) -> Response {
     let (parts, body) = req.into_parts();
@@ -48,14 +48,7 @@ pub async fn server_fn(
     };
     let req = Request::from_parts(parts, Body::from(bytes));
 
-    tracing::debug!(token_kind = verified.kind.as_str(), "api call");
-    let tenant = verified.tenant;
-    let auth = AuthCtx {
-        client_key: tenant.client_key.clone(),
-        account_id: verified.claims.sub,
-        site_url: tenant.into_site_url(),
-        host_locale: None,
-    };
+    tracing::debug!(token_kind = transport, "api call");
     let preferences = state.preferences.clone();
     // A root of this call's own: never a child of whatever owner the thread holds (a page
     // render suspended on this thread, say), so it sees only the contexts provided here.

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod caller;
 pub mod csp;
 pub mod errors;
 pub mod headers;

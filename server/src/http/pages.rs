@@ -45,13 +45,13 @@ pub async fn preferences(
         return json_error(&app::AppError::internal());
     };
     let auth = AuthCtx {
-        client_key: tenant.client_key.clone(),
+        site_id: tenant.site_id.clone(),
         account_id,
         site_url: tenant.site_url().to_string(),
         host_locale: host_locale(uri.query().unwrap_or("")),
     };
     let read = app::preferences::load(&state.preferences, &auth).await;
-    let viewer = (auth.client_key.as_str(), auth.account_id.as_deref());
+    let viewer = (auth.site_id.as_str(), auth.account_id.as_deref());
     let cached = match (&state.pages, &read) {
         (Some(pages), Ok(view)) => pages.get(viewer.0, viewer.1, view),
         _ => None,

@@ -11,6 +11,7 @@ use tower_http::compression::CompressionLayer;
 use super::headers::SecurityHeaders;
 use super::{api, assets, health, pages, telemetry};
 use crate::connect::{descriptor, lifecycle};
+use crate::forge::lifecycle as forge;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,12 +20,17 @@ pub enum AuthPolicy {
     Public,
     /// `?jwt=` page-load token, qsh bound to the request (`IframeJwt`).
     IframeToken,
-    /// `Authorization: JWT` context or app session token, qsh `context-qsh` (`ContextJwt`).
-    ContextToken,
+    /// A user's API token, by scheme (`ApiCaller`): `Authorization: JWT` context or app session
+    /// token, qsh `context-qsh`; or `Authorization: Bearer` Forge invocation token with a
+    /// `principal`.
+    UserApiToken,
     /// RS256 Atlassian-signed lifecycle callback (`LifecycleJwt`).
     SignedLifecycle,
     /// HS256 host callback with computed qsh (`HostCallbackJwt`).
     HostCallback,
+    /// `Authorization: Bearer` Forge invocation token without a principal: Forge lifecycle
+    /// events (`ForgeFit`).
+    ForgeEvent,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +75,9 @@ fn table(state: &AppState) -> PolicyRouter {
             IframeToken,
             get(pages::preferences).layer(compression()),
         )
-        .route("/api/{*fn_name}", ContextToken, any(api::server_fn));
+        .route("/api/{*fn_name}", UserApiToken, any(api::server_fn))
+        .route("/forge/installed", ForgeEvent, post(forge::installed))
+        .route("/forge/uninstalled", ForgeEvent, post(forge::uninstalled));
     r.router = r.router.nest_service(
         "/pkg",
         compression().layer(assets::service(&state.leptos_options)),

@@ -16,7 +16,9 @@ const EXPECTED_ROUTES: &[(&str, AuthPolicy)] = &[
     ("/enabled", AuthPolicy::HostCallback),
     ("/disabled", AuthPolicy::HostCallback),
     ("/preferences", AuthPolicy::IframeToken),
-    ("/api/{*fn_name}", AuthPolicy::ContextToken),
+    ("/api/{*fn_name}", AuthPolicy::UserApiToken),
+    ("/forge/installed", AuthPolicy::ForgeEvent),
+    ("/forge/uninstalled", AuthPolicy::ForgeEvent),
     ("/pkg/{*file}", AuthPolicy::Public),
 ];
 
@@ -49,6 +51,8 @@ fn probes(path: &str) -> Vec<(&'static str, &'static str)> {
             ("POST", "/api/preferences"),
             ("GET", "/api/nope"),
         ],
+        "/forge/installed" => vec![("POST", "/forge/installed")],
+        "/forge/uninstalled" => vec![("POST", "/forge/uninstalled")],
         "/pkg/{*file}" => vec![],
         other => panic!("route {other} has no probe: add one"),
     }

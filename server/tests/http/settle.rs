@@ -49,7 +49,8 @@ fn labelled(label: &str) -> Value {
 /// (revision, labels) as stored, read past every cache.
 async fn stored(app: &TestApp, tenant: &Tenant, user: &str) -> Option<(i64, Value)> {
     let row = sqlx::query(
-        "SELECT revision, data FROM preferences WHERE client_key = $1 AND account_id = $2",
+        "SELECT p.revision, p.data FROM preferences p JOIN tenants t ON t.site_id = p.site_id \
+         WHERE t.client_key = $1 AND p.account_id = $2",
     )
     .bind(&tenant.client_key)
     .bind(user)

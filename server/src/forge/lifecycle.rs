@@ -1,0 +1,76 @@
+//! Forge lifecycle events, routed to this remote by the manifest (`forge/manifest.yml`):
+//! `POST /forge/installed` for the `avi:forge:installed:app` and `avi:forge:upgraded:app`
+//! triggers, `POST /forge/uninstalled` for `preUninstall`. Both carry a FIT *without* a
+//! principal: a user's token is refused (403), since any UI module can send a request to any
+//! path of the remote and no user may uninstall the app for a site. The FIT alone says which
+//! installation; the body is not read. Both are idempotent (Forge retries events up to four
+//! times) and answer within the store timeout, well inside Forge's 5 s.
+//!
+//! Data retention follows the Connect uninstall: the installation's tokens are refused from
+//! then on, its users' data is kept (a reinstall on the same site, by `cloudId`, finds it).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::ForgeError;
+use super::extractors::{ForgeFit, ForgeRejection, bearer_token};
+use crate::db::DbError;
+use crate::http::errors::json_error;
+use crate::state::AppState;
+use app::AppError;
+
+fn store_failure(e: DbError) -> Response {
+    match e {
+        DbError::Unavailable => json_error(&AppError::store_unavailable()),
+        DbError::OutcomeUnknown => json_error(&AppError::outcome_unknown()),
+        DbError::Failed(detail) => {
+            tracing::error!(%detail, "Forge lifecycle write failed");
+            json_error(&AppError::internal())
+        }
+    }
+}
+
+/// `POST /forge/installed`: the FIT established the installation (and linked it to its site)
+/// on the way in; nothing else to do.
+pub async fn installed(ForgeFit(caller): ForgeFit) -> Response {
+    if caller.fit.principal.is_some() {
+        return ForgeRejection::NoPrincipal.logged().into_response();
+    }
+    tracing::info!(
+        installation_id = %caller.fit.installation_id,
+        site_id = %caller.site_id,
+        "Forge installation established"
+    );
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /forge/uninstalled`: marks the installation uninstalled. A retry, after the first one
+/// applied, verifies the token again and changes nothing.
+pub async fn uninstalled(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(forge) = &state.forge else {
+        return ForgeRejection::NoToken.logged().into_response();
+    };
+    let Some(token) = bearer_token(&headers) else {
+        return ForgeRejection::NoToken.logged().into_response();
+    };
+    // Not `ForgeFit`: that refuses an uninstalled installation, which a retry names.
+    let fit = match forge.verify(token).await {
+        Ok(fit) => fit,
+        Err(e) => {
+            return ForgeRejection::Refused(ForgeError::Auth(e))
+                .logged()
+                .into_response();
+        }
+    };
+    if fit.principal.is_some() {
+        return ForgeRejection::NoPrincipal.logged().into_response();
+    }
+    match forge.uninstall(&fit).await {
+        Ok(changed) => {
+            tracing::info!(installation_id = %fit.installation_id, changed, "Forge preUninstall");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => store_failure(e),
+    }
+}

@@ -1,0 +1,54 @@
+//! Forge invocation tokens this process has already verified, by their exact text. The bridge
+//! caches a FIT client-side and sends it again for its ~25 s life, so a hit skips the parse and
+//! the RSA check. Only tokens that passed every check are kept (nobody can fill this with junk),
+//! the token's expiry is checked again on every use, and the installation's state is not
+//! remembered here: it is looked up on every call (`forge::Forge::authenticate`). Bounded in
+//! bytes.
+
+use std::sync::Arc;
+
+use connect::forge::VerifiedFit;
+
+use crate::cache::{ByWeight, Weighed, weighed};
+
+#[derive(Clone)]
+struct Entry {
+    fit: Arc<VerifiedFit>,
+    token_len: usize,
+}
+
+impl Weighed for Entry {
+    fn weight(&self) -> u64 {
+        // The key, and the claims read from it (no larger than the token's text).
+        (512 + 2 * self.token_len) as u64
+    }
+}
+
+pub struct RememberedFits {
+    entries: quick_cache::sync::Cache<Box<str>, Entry, ByWeight>,
+}
+
+impl RememberedFits {
+    /// Holds about `capacity_bytes` of tokens and what they proved.
+    pub fn new(capacity_bytes: u64) -> Self {
+        Self {
+            entries: weighed(capacity_bytes, 2048),
+        }
+    }
+
+    pub fn get(&self, token: &str) -> Option<Arc<VerifiedFit>> {
+        self.entries.get(token).map(|e| e.fit)
+    }
+
+    pub fn insert(&self, token: &str, fit: Arc<VerifiedFit>) {
+        let entry = Entry {
+            fit,
+            token_len: token.len(),
+        };
+        self.entries.insert(token.into(), entry);
+    }
+
+    pub fn remove(&self, token: &str) {
+        self.entries.remove(token);
+    }
+}

@@ -1,0 +1,69 @@
+//! Who calls a server function, whichever transport carried the call. The `Authorization`
+//! scheme alone decides (never `x-forge-oauth-*`, which anyone can send): `JWT …` is Connect
+//! (a context or session token, `connect::extractors::ContextJwt`), `Bearer …` is Forge (a FIT
+//! with a `principal`, `forge::extractors`, when Forge is configured). Both end as the same [`AuthCtx`]; nothing in `app/`
+//! learns which one it was.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+
+use crate::connect::extractors::ContextJwt;
+use crate::forge::extractors::{ForgeRejection, authenticate, bearer_token};
+use crate::state::AppState;
+use app::auth::AuthCtx;
+
+/// The verified caller of an API route, and the transport that carried it (for logs only).
+pub struct ApiCaller {
+    pub auth: AuthCtx,
+    pub transport: &'static str,
+}
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let is_bearer = (parts.headers.get(header::AUTHORIZATION))
+            .and_then(|v| v.as_bytes().get(..7))
+            .is_some_and(|scheme| scheme == b"Bearer ");
+        if !is_bearer || state.forge.is_none() {
+            // Connect, and every malformed header (its rejection is the Connect 401); without
+            // Forge, a Bearer token is just a header this server does not speak.
+            let ContextJwt(verified) = ContextJwt::from_request_parts(parts, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            let tenant = verified.tenant;
+            return Ok(Self {
+                auth: AuthCtx {
+                    site_id: tenant.site_id.clone(),
+                    account_id: verified.claims.sub,
+                    site_url: tenant.into_site_url(),
+                    host_locale: None,
+                },
+                transport: verified.kind.as_str(),
+            });
+        }
+        let token = bearer_token(&parts.headers)
+            .ok_or_else(|| ForgeRejection::NoToken.logged().into_response())?;
+        let caller = authenticate(state, token)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        // Server functions act for a user: a trigger's token (no principal) has none.
+        let Some(principal) = &caller.fit.principal else {
+            return Err(ForgeRejection::NoPrincipal.logged().into_response());
+        };
+        Ok(Self {
+            auth: AuthCtx {
+                account_id: Some(principal.as_str().to_owned()),
+                site_id: caller.site_id,
+                site_url: caller.site_url,
+                host_locale: None,
+            },
+            transport: "forge",
+        })
+    }
+}
