@@ -3,14 +3,13 @@
 //! with the tenant secret) and record each HTTP status. Logs statuses, never a secret or token.
 
 use crate::descriptor::{Descriptor, DescriptorError, Lifecycle};
-use crate::http::error_chain;
+use crate::http::{error_chain, send_callback};
 use crate::ids::SharedSecret;
 use crate::sites::{ADMIN_ACCOUNT_ID, CallbackRecord, Installation, Site};
 use crate::state::{Simulator, now};
 use reqwest::{Url, header};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tracing::{info, warn};
 
 /// Lifetime of lifecycle tokens.
 pub const LIFECYCLE_TOKEN_LIFETIME_SECS: i64 = 180;
@@ -237,34 +236,13 @@ async fn send(
         connect::mint::hs256(&claims, secret.as_bytes())?
     };
     let body = callback_body(site, descriptor, secret, event);
-    let result = sim
+    let request = sim
         .http
         .post(url.clone())
         .header(header::AUTHORIZATION, format!("JWT {token}"))
         .header(header::CONTENT_TYPE, "application/json")
-        .body(body.to_string())
-        .send()
-        .await;
-    let record = match result {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            info!(site = site.slug, event = event.name(), %url, status, "lifecycle callback");
-            CallbackRecord {
-                status: Some(status),
-                error: None,
-                at,
-            }
-        }
-        Err(e) => {
-            let error = error_chain(&e);
-            warn!(site = site.slug, event = event.name(), %url, %error, "lifecycle callback failed");
-            CallbackRecord {
-                status: None,
-                error: Some(error),
-                at,
-            }
-        }
-    };
+        .body(body.to_string());
+    let record = send_callback(request, site.slug, event.name(), url.as_str(), at).await;
     site.record(event, record.clone());
     Ok(Some(record))
 }
