@@ -67,6 +67,18 @@ impl SigningKey {
         })
     }
 
+    /// This key pair under another kid, for tests that need many keys quickly.
+    #[cfg(test)]
+    pub(crate) fn same_key_as(&self, kid: String) -> Self {
+        Self {
+            kid,
+            private_pkcs8_pem: self.private_pkcs8_pem.clone(),
+            public_spki_pem: self.public_spki_pem.clone(),
+            public_n: self.public_n.clone(),
+            public_e: self.public_e.clone(),
+        }
+    }
+
     /// The key id put in the header of every token this key signs.
     pub fn kid(&self) -> &str {
         &self.kid

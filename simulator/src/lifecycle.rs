@@ -276,14 +276,16 @@ fn callback_claims(
     claims
 }
 
-/// The JSON body Confluence posts to every lifecycle URL.
+/// The JSON body Confluence posts to every lifecycle URL. `cloudId` is always there;
+/// `installationId` only while the site has a Forge installation of the app, as Atlassian sends
+/// it for an app already on Forge: the pair lets the app link a Connect tenant to Forge calls.
 fn callback_body(
     site: &Site,
     descriptor: &Descriptor,
     secret: &SharedSecret,
     event: Event,
 ) -> Value {
-    json!({
+    let mut body = json!({
         "key": descriptor.key,
         "clientKey": site.client_key,
         "sharedSecret": secret.expose(),
@@ -294,9 +296,12 @@ fn callback_body(
         "serviceEntitlementNumber": site.sen,
         "eventType": event.name(),
         "oauthClientId": site.oauth_client_id,
-        "installationId": site.installation_id,
         "cloudId": site.cloud_id,
-    })
+    });
+    if let Some(forge) = site.forge_installation() {
+        body["installationId"] = json!(forge.installation_id);
+    }
+    body
 }
 
 #[cfg(test)]
@@ -367,7 +372,6 @@ mod tests {
             "description",
             "serviceEntitlementNumber",
             "oauthClientId",
-            "installationId",
             "cloudId",
         ] {
             assert!(
@@ -375,5 +379,18 @@ mod tests {
                 "{field}"
             );
         }
+        assert_eq!(body["cloudId"], json!(site.cloud_id));
+        assert!(
+            body.get("installationId").is_none(),
+            "no Forge installation yet"
+        );
+
+        let forge = "ari:cloud:ecosystem::installation/11ac20df-be56-457d-af77-b776285cb0f0";
+        site.set_forge_installation(Some(crate::sites::ForgeInstallation {
+            installation_id: forge.to_owned(),
+        }));
+        let body = callback_body(site, &d, &secret, Event::Installed);
+        assert_eq!(body["installationId"], json!(forge));
+        assert_eq!(body["cloudId"], json!(site.cloud_id));
     }
 }
