@@ -295,6 +295,12 @@ mod tests {
     }
 
     #[test]
+    fn dev_script_gives_the_app_the_default_forge_app_id() {
+        let script = include_str!("../../scripts/dev.sh");
+        assert!(script.contains(&format!("FORGE_APP_ID:-{DEFAULT_FORGE_APP_ID}}}")));
+    }
+
+    #[test]
     fn forge_ids_and_switch() {
         let app = "0b9c4f3e-1111-4222-8333-944455556666";
         let env =
