@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs the app in development inside the local Confluence
 # simulator: SQLite under data/ (created on first run), `cargo leptos watch` on
-# http://127.0.0.1:3000, the simulator on http://127.0.0.1:3100 (open that one).
+# http://127.0.0.1:3000, the simulator on http://127.0.0.1:3100 (open that one). The simulator
+# plays Forge too: the app checks Forge invocation tokens against the simulator's JWKS, for the
+# same app id (simulator/README.md, "Forge").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,12 +15,21 @@ export LEPTOS_SITE_ADDR=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
 export CONNECT_INSTALL_KEYS_URL=${CONNECT_INSTALL_KEYS_URL:-http://$SIM_ADDR/keys}
 export CONNECT_ALL_JS_URL=${CONNECT_ALL_JS_URL:-http://$SIM_ADDR/all.js}
 export FRAME_ANCESTORS=${FRAME_ANCESTORS:-http://$SIM_ADDR}
+# The simulator's default Forge app id (simulator/src/config.rs, DEFAULT_FORGE_APP_ID); it is
+# handed to the simulator below, so overriding it here changes both sides. Any environment of
+# the app is accepted in development (FORGE_ENVIRONMENT_IDS unset). With a 1 s JWKS cooldown a
+# token signed after a key rotation (POST /api/forge/rotate) is accepted at once: the app
+# refetches the JWKS for an unknown kid at most once per cooldown.
+export FORGE_APP_ID=${FORGE_APP_ID:-ari:cloud:ecosystem::app/8db517b3-b937-4884-aa7b-79acfdcaffda}
+export FORGE_JWKS_URL=${FORGE_JWKS_URL:-http://$SIM_ADDR/forge/jwks.json}
+export FORGE_JWKS_COOLDOWN_SECS=${FORGE_JWKS_COOLDOWN_SECS:-1}
 
 # Build first, so the app answers soon after `watch` starts and the simulator (which waits two
 # minutes for it) installs it. On a fresh machine this first build takes several minutes.
 cargo leptos build
 cargo build -q -p simulator
-SIM_ADDR=$SIM_ADDR SIM_APP_URL="http://$LEPTOS_SITE_ADDR" target/debug/simulator &
+SIM_ADDR=$SIM_ADDR SIM_APP_URL="http://$LEPTOS_SITE_ADDR" SIM_FORGE_APP_ID="$FORGE_APP_ID" \
+  target/debug/simulator &
 sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT INT TERM
 

@@ -38,7 +38,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -104,7 +104,7 @@ pub fn find_user(slug: &str) -> Result<&'static User, ApiError> {
 }
 
 /// HTML forms on the index page post here too; send browsers back to the index.
-fn wants_html(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -222,6 +222,7 @@ async fn stats(State(sim): State<AppState>) -> Json<Value> {
     Json(json!({
         "context_tokens_issued": counter(|s| s.context_tokens_issued),
         "iframe_tokens_issued": counter(|s| s.iframe_tokens_issued),
+        "fits_issued": counter(|s| s.fits_issued),
     }))
 }
 
@@ -234,6 +235,7 @@ fn config_json(sim: &Simulator) -> Json<Value> {
         "auto_install": sim.config.auto_install,
         "kid": sim.key.kid(),
         "keys_url": format!("{}/keys", sim.public_url),
+        "forge": sim.forge.as_ref().map(|forge| crate::forge::api::state_json(sim, forge)),
     }))
 }
 

@@ -1,7 +1,10 @@
 //! Start-up auto-install: wait until the app answers (`/healthz`, else its descriptor), then
-//! install every site once and print which ones succeeded. Never retries a failed install:
-//! the index page and `POST /api/sites/{site}/install` are there for that.
+//! install every site once and print which ones succeeded: with Forge on, first a Forge install
+//! (so the Connect `installed` payload carries its installationId), then the Connect install.
+//! An app without `/forge/installed` (404) still gets its Connect install. Never retries: the
+//! index page and `POST /api/sites/{site}/install` are there for that.
 
+use crate::forge;
 use crate::lifecycle;
 use crate::state::AppState;
 use std::time::Duration;
@@ -27,7 +30,28 @@ pub async fn run(sim: AppState) {
     }
     let mut installed = Vec::new();
     let mut failed = Vec::new();
+    let mut forge_notes = Vec::new();
     for site in sim.sites.iter() {
+        if sim.forge.is_some() {
+            match forge::install::install(&sim, site).await {
+                Ok(outcome) if outcome.delivered => {}
+                Ok(outcome) if outcome.status == Some(404) => forge_notes.push(format!(
+                    "{}: the app has no {} (HTTP 404; an app without Forge?)",
+                    site.slug, outcome.url
+                )),
+                Ok(outcome) => forge_notes.push(format!(
+                    "{}: {} {}",
+                    site.slug,
+                    outcome.event,
+                    outcome
+                        .status
+                        .map(|s| format!("answered HTTP {s}"))
+                        .or(outcome.error)
+                        .unwrap_or_else(|| "got no answer".to_owned())
+                )),
+                Err(e) => forge_notes.push(format!("{}: {e}", site.slug)),
+            }
+        }
         match lifecycle::install(&sim, site).await {
             Ok(outcome) if outcome.installed => installed.push(site.slug.to_owned()),
             Ok(outcome) => failed.push(format!(
@@ -42,7 +66,7 @@ pub async fn run(sim: AppState) {
             Err(e) => failed.push(format!("{} ({e})", site.slug)),
         }
     }
-    info!(?installed, ?failed, "auto-install finished");
+    info!(?installed, ?failed, ?forge_notes, "auto-install finished");
     if !installed.is_empty() {
         println!(
             "Auto-install: installed the app on {}",
@@ -51,6 +75,12 @@ pub async fn run(sim: AppState) {
     }
     if !failed.is_empty() {
         println!("Auto-install failed for {}", failed.join("; "));
+    }
+    if !forge_notes.is_empty() {
+        println!(
+            "Forge install trigger not delivered (a Forge installation stands all the same): {}",
+            forge_notes.join("; ")
+        );
     }
 }
 

@@ -1,6 +1,7 @@
 //! Settings read from the `SIM_*` environment variables, with defaults for a local run.
 //! Every bad value becomes one [`ConfigError`] naming the variable; nothing here panics.
 
+use connect::forge::{AppId, EnvironmentId};
 use reqwest::Url;
 use std::net::SocketAddr;
 
@@ -12,6 +13,14 @@ pub const DEFAULT_APP_URL: &str = "http://127.0.0.1:3000";
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 900;
 /// Upper bound for the context-token lifetime (env and admin API).
 pub const MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
+/// The Forge app id the simulator signs for unless `SIM_FORGE_APP_ID` says otherwise. A fixed
+/// made-up id, so `scripts/dev.sh` can give the app the same `FORGE_APP_ID` without asking.
+pub const DEFAULT_FORGE_APP_ID: &str =
+    "ari:cloud:ecosystem::app/8db517b3-b937-4884-aa7b-79acfdcaffda";
+/// The environment part of the default development environment: unless
+/// `SIM_FORGE_ENVIRONMENT_ID` says otherwise, FITs carry
+/// `ari:cloud:ecosystem::environment/<app uuid>/<this>` with type `DEVELOPMENT`.
+pub const DEFAULT_FORGE_ENVIRONMENT_UUID: &str = "c97c7994-1847-4fcc-89fc-95a62602ea67";
 
 /// The simulator's configuration.
 #[derive(Debug, Clone)]
@@ -26,6 +35,80 @@ pub struct Config {
     pub token_lifetime_secs: u64,
     /// Install every site in the background once the app answers.
     pub auto_install: bool,
+    /// Play Forge too (`SIM_FORGE`, default on): FIT signing keys, the JWKS, Forge installs.
+    pub forge: Option<ForgeConfig>,
+}
+
+/// Who the simulated Forge app is: the `aud`/`app.id` and environment of every FIT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgeConfig {
+    /// `SIM_FORGE_APP_ID`: the app ARI (a bare UUID is made into one).
+    pub app_id: AppId,
+    /// `SIM_FORGE_ENVIRONMENT_ID`: an environment of that app, presented as `DEVELOPMENT`.
+    pub environment_id: EnvironmentId,
+}
+
+impl ForgeConfig {
+    /// The default app and its default development environment.
+    pub fn development() -> Self {
+        let app_id = default_app_id();
+        Self {
+            environment_id: default_environment(&app_id),
+            app_id,
+        }
+    }
+}
+
+#[allow(clippy::expect_used)] // constants, checked by the `defaults` test
+fn default_app_id() -> AppId {
+    AppId::parse(DEFAULT_FORGE_APP_ID).expect("DEFAULT_FORGE_APP_ID is an app ARI")
+}
+
+#[allow(clippy::expect_used)] // a UUID constant under a parsed app id, checked by the tests
+fn default_environment(app_id: &AppId) -> EnvironmentId {
+    EnvironmentId::parse(&format!(
+        "ari:cloud:ecosystem::environment/{}/{DEFAULT_FORGE_ENVIRONMENT_UUID}",
+        app_id.uuid()
+    ))
+    .expect("DEFAULT_FORGE_ENVIRONMENT_UUID is a lower-case UUID")
+}
+
+/// `SIM_FORGE`, `SIM_FORGE_APP_ID`, `SIM_FORGE_ENVIRONMENT_ID`. The ids are checked even with
+/// Forge off, so a typo shows at once rather than on the day Forge is turned on.
+fn parse_forge(get: &impl Fn(&str) -> Option<String>) -> Result<Option<ForgeConfig>, ConfigError> {
+    let enabled = match get("SIM_FORGE") {
+        None => true,
+        Some(v) => parse_bool(&v).ok_or_else(|| ConfigError {
+            var: "SIM_FORGE",
+            message: format!("{v:?} is not a boolean (use true or false)"),
+        })?,
+    };
+    let app_id = match get("SIM_FORGE_APP_ID") {
+        None => default_app_id(),
+        Some(v) => AppId::parse(v.trim()).ok_or_else(|| ConfigError {
+            var: "SIM_FORGE_APP_ID",
+            message: format!(
+                "{v:?} is not ari:cloud:ecosystem::app/<uuid> or a bare lower-case UUID"
+            ),
+        })?,
+    };
+    let environment_id = match get("SIM_FORGE_ENVIRONMENT_ID") {
+        None => default_environment(&app_id),
+        Some(v) => EnvironmentId::parse(v.trim())
+            .filter(|env| env.is_of(&app_id))
+            .ok_or_else(|| ConfigError {
+                var: "SIM_FORGE_ENVIRONMENT_ID",
+                message: format!(
+                    "{v:?} is not an environment of {app_id} \
+                     (ari:cloud:ecosystem::environment/{}/<environment uuid>)",
+                    app_id.uuid()
+                ),
+            })?,
+    };
+    Ok(enabled.then_some(ForgeConfig {
+        app_id,
+        environment_id,
+    }))
 }
 
 /// A configuration value that cannot be used.
@@ -66,12 +149,14 @@ impl Config {
                 message: format!("{v:?} is not a boolean (use true or false)"),
             })?,
         };
+        let forge = parse_forge(&get)?;
         Ok(Self {
             addr,
             app_url,
             public_url,
             token_lifetime_secs,
             auto_install,
+            forge,
         })
     }
 
@@ -84,6 +169,7 @@ impl Config {
             public_url: None,
             token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
             auto_install: false,
+            forge: Some(ForgeConfig::development()),
         })
     }
 
@@ -196,6 +282,46 @@ mod tests {
         assert_eq!(c.public_url, None);
         assert_eq!(c.token_lifetime_secs, 900);
         assert!(c.auto_install);
+        let forge = c.forge.unwrap();
+        assert_eq!(forge, ForgeConfig::development());
+        assert_eq!(forge.app_id.as_str(), DEFAULT_FORGE_APP_ID);
+        assert_eq!(
+            forge.environment_id.as_str(),
+            format!(
+                "ari:cloud:ecosystem::environment/8db517b3-b937-4884-aa7b-79acfdcaffda/{DEFAULT_FORGE_ENVIRONMENT_UUID}"
+            )
+        );
+        assert!(forge.environment_id.is_of(&forge.app_id));
+    }
+
+    #[test]
+    fn dev_script_gives_the_app_the_default_forge_app_id() {
+        let script = include_str!("../../scripts/dev.sh");
+        assert!(script.contains(&format!("FORGE_APP_ID:-{DEFAULT_FORGE_APP_ID}}}")));
+    }
+
+    #[test]
+    fn forge_ids_and_switch() {
+        let app = "0b9c4f3e-1111-4222-8333-944455556666";
+        let env =
+            format!("ari:cloud:ecosystem::environment/{app}/1e468bcd-89ab-49f0-a648-14620b9cde00");
+        let c = config(&[("SIM_FORGE_APP_ID", app)]).unwrap();
+        let forge = c.forge.unwrap();
+        assert_eq!(
+            forge.app_id.as_str(),
+            format!("ari:cloud:ecosystem::app/{app}")
+        );
+        assert!(
+            forge.environment_id.is_of(&forge.app_id),
+            "the default environment follows the app"
+        );
+        let c = config(&[
+            ("SIM_FORGE_APP_ID", app),
+            ("SIM_FORGE_ENVIRONMENT_ID", &env),
+        ])
+        .unwrap();
+        assert_eq!(c.forge.unwrap().environment_id.as_str(), env);
+        assert_eq!(config(&[("SIM_FORGE", "off")]).unwrap().forge, None);
     }
 
     #[test]
@@ -227,6 +353,18 @@ mod tests {
             ("SIM_TOKEN_LIFETIME_SECS", "-1"),
             ("SIM_TOKEN_LIFETIME_SECS", "999999"),
             ("SIM_AUTO_INSTALL", "maybe"),
+            ("SIM_FORGE", "sometimes"),
+            ("SIM_FORGE_APP_ID", "ari:cloud:ecosystem::app/NOT-A-UUID"),
+            (
+                "SIM_FORGE_APP_ID",
+                "ari:cloud:ecosystem::installation/8db517b3-b937-4884-aa7b-79acfdcaffda",
+            ),
+            // An environment of another app.
+            (
+                "SIM_FORGE_ENVIRONMENT_ID",
+                "ari:cloud:ecosystem::environment/0b9c4f3e-1111-4222-8333-944455556666/1e468bcd-89ab-49f0-a648-14620b9cde00",
+            ),
+            ("SIM_FORGE_ENVIRONMENT_ID", "DEVELOPMENT"),
         ];
         for (var, value) in cases {
             let err = config(&[(var, value)]).unwrap_err();

@@ -1,5 +1,6 @@
-//! The simulator's install-signing RSA key pair (2048-bit, new on every start) and the
-//! `GET /keys/{kid}` endpoint publishing its public key as PEM SubjectPublicKeyInfo.
+//! RSA signing key pairs (2048-bit, new on every start): the Connect install key with the
+//! `GET /keys/{kid}` endpoint publishing it as PEM SubjectPublicKeyInfo, and the same type for
+//! the Forge invocation-token keys (published as a JWK by `forge::keys`).
 //! The private key is only ever used to sign; `Debug` shows the kid alone.
 
 use crate::ids;
@@ -7,7 +8,11 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use serde_json::{Value, json};
 use std::fmt;
 
 /// RSA modulus size of the install key.
@@ -24,34 +29,57 @@ pub enum KeyError {
     Rsa(String),
 }
 
-/// The key pair and the UUID-shaped `kid` it is published under.
+/// The key pair and the `kid` it is published under.
 pub struct SigningKey {
     kid: String,
     private_pkcs8_pem: String,
     public_spki_pem: String,
+    /// Big-endian modulus and exponent, without leading zeros (the JWK `n` and `e`).
+    public_n: Box<[u8]>,
+    public_e: Box<[u8]>,
 }
 
 impl SigningKey {
-    /// Generates a fresh 2048-bit pair with a random kid (takes a moment).
+    /// Generates a fresh 2048-bit pair with a random UUID kid, the Connect install-key form
+    /// (takes a moment).
     pub fn generate() -> Result<Self, KeyError> {
+        Self::generate_with_kid(ids::random_uuid().map_err(KeyError::Random)?)
+    }
+
+    /// Generates a fresh 2048-bit pair published under `kid` (takes a moment).
+    pub fn generate_with_kid(kid: String) -> Result<Self, KeyError> {
         let private = rsa::PrivateKey::new(&mut getrandom::SysRng, KEY_BITS)
             .map_err(|e| KeyError::Rsa(e.to_string()))?;
         let private_pkcs8_pem = private
             .to_pkcs8_pem(LineEnding::LF)
             .map_err(|e| KeyError::Rsa(e.to_string()))?
             .to_string();
-        let public_spki_pem = private
-            .to_public_key()
+        let public = private.to_public_key();
+        let public_spki_pem = public
             .to_public_key_pem(LineEnding::LF)
             .map_err(|e| KeyError::Rsa(e.to_string()))?;
         Ok(Self {
-            kid: ids::random_uuid().map_err(KeyError::Random)?,
+            kid,
             private_pkcs8_pem,
             public_spki_pem,
+            public_n: public.n_bytes(),
+            public_e: public.e_bytes(),
         })
     }
 
-    /// The key id put in the header of every RS256 lifecycle token.
+    /// This key pair under another kid, for tests that need many keys quickly.
+    #[cfg(test)]
+    pub(crate) fn same_key_as(&self, kid: String) -> Self {
+        Self {
+            kid,
+            private_pkcs8_pem: self.private_pkcs8_pem.clone(),
+            public_spki_pem: self.public_spki_pem.clone(),
+            public_n: self.public_n.clone(),
+            public_e: self.public_e.clone(),
+        }
+    }
+
+    /// The key id put in the header of every token this key signs.
     pub fn kid(&self) -> &str {
         &self.kid
     }
@@ -59,6 +87,19 @@ impl SigningKey {
     /// `-----BEGIN PUBLIC KEY-----` PEM.
     pub fn public_pem(&self) -> &str {
         &self.public_spki_pem
+    }
+
+    /// The public key as an RS256 signing JWK (RFC 7517/7518): `kty`, `kid`, `use`, `alg`, and
+    /// `n`, `e` as unpadded base64url of the unsigned big-endian integers.
+    pub fn public_jwk(&self) -> Value {
+        json!({
+            "kty": "RSA",
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "RS256",
+            "n": URL_SAFE_NO_PAD.encode(&self.public_n),
+            "e": URL_SAFE_NO_PAD.encode(&self.public_e),
+        })
     }
 
     /// Signs `claims` as an RS256 token whose header carries this key's kid.

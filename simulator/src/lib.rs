@@ -1,11 +1,13 @@
 //! A local stand-in for Confluence Cloud, for developing and testing the Connect app: two
 //! sites with users, signed lifecycle callbacks, host pages that embed the app, an `all.js`
-//! bridge and a JSON admin API. Development and tests only: binds loopback, never shows a secret.
+//! bridge and a JSON admin API; and Forge for its Forge Remote side (`forge`: FITs, JWKS,
+//! install triggers). Development and tests only: binds loopback, never shows a secret.
 
 pub mod api;
 pub mod autoinstall;
 pub mod config;
 pub mod descriptor;
+pub mod forge;
 mod html;
 pub mod http;
 pub mod ids;
@@ -43,6 +45,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::host_page),
         )
         .merge(api::routes())
+        .merge(forge::api::routes())
         .with_state(state)
 }
 
@@ -83,6 +86,7 @@ pub async fn run_until(
         addr = %bound,
         app = %state.config.app_url,
         kid = state.key.kid(),
+        forge_kid = state.forge.as_ref().map(|f| f.keys.current().kid().to_owned()),
         "Confluence simulator listening"
     );
     println!("Confluence simulator ready: open {}/", state.public_url);

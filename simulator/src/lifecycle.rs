@@ -3,14 +3,13 @@
 //! with the tenant secret) and record each HTTP status. Logs statuses, never a secret or token.
 
 use crate::descriptor::{Descriptor, DescriptorError, Lifecycle};
-use crate::http::error_chain;
+use crate::http::{error_chain, send_callback};
 use crate::ids::SharedSecret;
 use crate::sites::{ADMIN_ACCOUNT_ID, CallbackRecord, Installation, Site};
 use crate::state::{Simulator, now};
 use reqwest::{Url, header};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tracing::{info, warn};
 
 /// Lifetime of lifecycle tokens.
 pub const LIFECYCLE_TOKEN_LIFETIME_SECS: i64 = 180;
@@ -237,34 +236,13 @@ async fn send(
         connect::mint::hs256(&claims, secret.as_bytes())?
     };
     let body = callback_body(site, descriptor, secret, event);
-    let result = sim
+    let request = sim
         .http
         .post(url.clone())
         .header(header::AUTHORIZATION, format!("JWT {token}"))
         .header(header::CONTENT_TYPE, "application/json")
-        .body(body.to_string())
-        .send()
-        .await;
-    let record = match result {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            info!(site = site.slug, event = event.name(), %url, status, "lifecycle callback");
-            CallbackRecord {
-                status: Some(status),
-                error: None,
-                at,
-            }
-        }
-        Err(e) => {
-            let error = error_chain(&e);
-            warn!(site = site.slug, event = event.name(), %url, %error, "lifecycle callback failed");
-            CallbackRecord {
-                status: None,
-                error: Some(error),
-                at,
-            }
-        }
-    };
+        .body(body.to_string());
+    let record = send_callback(request, site.slug, event.name(), url.as_str(), at).await;
     site.record(event, record.clone());
     Ok(Some(record))
 }
@@ -298,14 +276,16 @@ fn callback_claims(
     claims
 }
 
-/// The JSON body Confluence posts to every lifecycle URL.
+/// The JSON body Confluence posts to every lifecycle URL. `cloudId` is always there;
+/// `installationId` only while the site has a Forge installation of the app, as Atlassian sends
+/// it for an app already on Forge: the pair lets the app link a Connect tenant to Forge calls.
 fn callback_body(
     site: &Site,
     descriptor: &Descriptor,
     secret: &SharedSecret,
     event: Event,
 ) -> Value {
-    json!({
+    let mut body = json!({
         "key": descriptor.key,
         "clientKey": site.client_key,
         "sharedSecret": secret.expose(),
@@ -316,9 +296,12 @@ fn callback_body(
         "serviceEntitlementNumber": site.sen,
         "eventType": event.name(),
         "oauthClientId": site.oauth_client_id,
-        "installationId": site.installation_id,
         "cloudId": site.cloud_id,
-    })
+    });
+    if let Some(forge) = site.forge_installation() {
+        body["installationId"] = json!(forge.installation_id);
+    }
+    body
 }
 
 #[cfg(test)]
@@ -389,7 +372,6 @@ mod tests {
             "description",
             "serviceEntitlementNumber",
             "oauthClientId",
-            "installationId",
             "cloudId",
         ] {
             assert!(
@@ -397,5 +379,18 @@ mod tests {
                 "{field}"
             );
         }
+        assert_eq!(body["cloudId"], json!(site.cloud_id));
+        assert!(
+            body.get("installationId").is_none(),
+            "no Forge installation yet"
+        );
+
+        let forge = "ari:cloud:ecosystem::installation/11ac20df-be56-457d-af77-b776285cb0f0";
+        site.set_forge_installation(Some(crate::sites::ForgeInstallation {
+            installation_id: forge.to_owned(),
+        }));
+        let body = callback_body(site, &d, &secret, Event::Installed);
+        assert_eq!(body["installationId"], json!(forge));
+        assert_eq!(body["cloudId"], json!(site.cloud_id));
     }
 }

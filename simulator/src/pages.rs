@@ -1,11 +1,12 @@
-//! The browser pages: the index (sites, install state, buttons, links to open the app as each
-//! user) and the host page, a bare Confluence frame embedding the app's general page in an
+//! The browser pages: the index (sites, Connect and Forge install state, buttons, links to open
+//! the app as each user) and the host page, a bare Confluence frame embedding the app's general page in an
 //! iframe with a freshly signed URL. Every interpolated value goes through `html::escape`.
 
 use crate::html::{document, escape, script_json};
 use crate::issue::{self, IssueError};
 use crate::sites::{self, CallbackRecord, SiteSnapshot, USERS};
 use crate::state::AppState;
+use crate::state::Simulator;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -17,7 +18,7 @@ pub async fn index(State(sim): State<AppState>) -> Response {
     let sections: String = sim
         .sites
         .iter()
-        .map(|site| site_section(&site.snapshot()))
+        .map(|site| site_section(&site.snapshot(), sim.forge.is_some()))
         .collect();
     let body = format!(
         r#"<header class="topbar"><a class="brand" href="/">Confluence simulator</a></header>
@@ -28,36 +29,52 @@ pub async fn index(State(sim): State<AppState>) -> Response {
 <p>Context tokens live {lifetime}&nbsp;s. Install callbacks are signed with the key
 <a href="/keys/{kid}">{kid}</a>. JSON API: <a href="/api/sites">/api/sites</a>,
 <a href="/api/stats">/api/stats</a>, <a href="/api/config">/api/config</a>.</p>
-{sections}</main>"#,
+{forge}{sections}</main>"#,
         app = escape(&sim.config.app_url),
         descriptor = escape(&sim.config.descriptor_url()),
         lifetime = sim.token_lifetime_secs(),
         kid = escape(sim.key.kid()),
+        forge = forge_paragraph(&sim),
     );
     page(StatusCode::OK, "Confluence simulator", "index-page", &body)
 }
 
-fn site_section(site: &SiteSnapshot) -> String {
+fn forge_paragraph(sim: &Simulator) -> String {
+    let Some(forge) = &sim.forge else {
+        return "<p>Forge is off (<code>SIM_FORGE=false</code>).</p>\n".to_owned();
+    };
+    format!(
+        r#"<section class="forge" data-forge-kid="{kid}">
+<p>Plays Forge for the app <code>{app_id}</code>, environment <code>{env}</code> (DEVELOPMENT).
+Forge invocation tokens are signed with <code>{kid}</code>; keys:
+<a href="/forge/jwks.json">/forge/jwks.json</a> ({published} published, fetched {fetches} times).
+State: <a href="/api/forge">/api/forge</a>.</p>
+<div class="actions">
+<form method="post" action="/api/forge/rotate"><button type="submit">Rotate the Forge key</button></form>
+</div>
+</section>
+"#,
+        app_id = escape(forge.config.app_id.as_str()),
+        env = escape(forge.config.environment_id.as_str()),
+        kid = escape(forge.keys.current().kid()),
+        published = forge.keys.kids().len(),
+        fetches = forge.keys.jwks_fetches(),
+    )
+}
+
+fn site_section(site: &SiteSnapshot, forge_enabled: bool) -> String {
     let slug = escape(site.site);
     let state = if site.installed {
         r#"<span class="state-installed">installed</span>"#
     } else {
         r#"<span class="state-not-installed">not installed</span>"#
     };
-    let callbacks: Vec<String> = [
+    let callbacks = callback_list(&[
         ("installed", &site.callbacks.installed),
         ("enabled", &site.callbacks.enabled),
         ("disabled", &site.callbacks.disabled),
         ("uninstalled", &site.callbacks.uninstalled),
-    ]
-    .into_iter()
-    .filter_map(|(name, record)| record.as_ref().map(|r| callback_text(name, r)))
-    .collect();
-    let callbacks = if callbacks.is_empty() {
-        "none yet".to_owned()
-    } else {
-        callbacks.join(" · ")
-    };
+    ]);
     let open_links: String = site
         .app
         .iter()
@@ -87,6 +104,11 @@ fn site_section(site: &SiteSnapshot) -> String {
     } else {
         ("Install", " disabled")
     };
+    let (forge_rows, forge_buttons) = if forge_enabled {
+        forge_parts(site)
+    } else {
+        (String::new(), String::new())
+    };
     format!(
         r#"<section class="site" data-site="{slug}">
 <h2>{name} <small><code>{slug}</code></small></h2>
@@ -94,23 +116,73 @@ fn site_section(site: &SiteSnapshot) -> String {
 <dt>State</dt><dd>{state} (successful installs: {installs})</dd>
 <dt>clientKey</dt><dd><code>{client_key}</code></dd>
 <dt>Base URL</dt><dd><code>{base_url}</code></dd>
+<dt>cloudId</dt><dd><code>{cloud_id}</code></dd>
 <dt>Callbacks</dt><dd>{callbacks}</dd>
-<dt>Tokens issued</dt><dd>context {context}, iframe {iframe}</dd>
+{forge_rows}<dt>Tokens issued</dt><dd>context {context}, iframe {iframe}, Forge {fits}</dd>
 {open_links}</dl>
 <div class="actions">
 <form method="post" action="/api/sites/{slug}/install"><button type="submit">{install_label}</button></form>
 <form method="post" action="/api/sites/{slug}/uninstall"><button type="submit"{uninstall_disabled}>Uninstall</button></form>
-</div>
+{forge_buttons}</div>
 </section>
 "#,
         name = escape(site.name),
         installs = site.installs,
         client_key = escape(&site.client_key),
         base_url = escape(&site.base_url),
+        cloud_id = escape(&site.cloud_id),
+        fits = site.fits_issued,
         callbacks = callbacks,
         context = site.context_tokens_issued,
         iframe = site.iframe_tokens_issued,
     )
+}
+
+/// The Forge rows of a site's list and its Forge buttons.
+fn forge_parts(site: &SiteSnapshot) -> (String, String) {
+    let forge = &site.forge;
+    let state = match &forge.installation_id {
+        Some(id) => format!(
+            r#"<span class="state-installed">installed</span>, installationId <code>{}</code>"#,
+            escape(id)
+        ),
+        None => r#"<span class="state-not-installed">not installed</span>"#.to_owned(),
+    };
+    let triggers = callback_list(&[
+        ("installed", &forge.callbacks.installed),
+        ("upgraded", &forge.callbacks.upgraded),
+        ("preUninstall", &forge.callbacks.uninstalled),
+    ]);
+    let rows = format!(
+        "<dt>Forge</dt><dd>{state} (installs: {installs})</dd>\n<dt>Forge triggers</dt><dd>{triggers}</dd>\n",
+        installs = forge.installs,
+    );
+    let slug = escape(site.site);
+    let (install_label, disabled) = if forge.installed {
+        ("Forge re-install (new installationId)", "")
+    } else {
+        ("Forge install", " disabled")
+    };
+    let buttons = format!(
+        r#"<form method="post" action="/api/sites/{slug}/forge/install"><button type="submit">{install_label}</button></form>
+<form method="post" action="/api/sites/{slug}/forge/upgrade"><button type="submit"{disabled}>Forge upgrade</button></form>
+<form method="post" action="/api/sites/{slug}/forge/uninstall"><button type="submit"{disabled}>Forge uninstall</button></form>
+"#
+    );
+    (rows, buttons)
+}
+
+/// The outcomes recorded so far, `·`-separated, or "none yet".
+fn callback_list(records: &[(&str, &Option<CallbackRecord>)]) -> String {
+    let texts: Vec<String> = records
+        .iter()
+        .filter_map(|(name, record)| record.as_ref().map(|r| callback_text(name, r)))
+        .collect();
+    if texts.is_empty() {
+        "none yet".to_owned()
+    } else {
+        texts.join(" · ")
+    }
 }
 
 fn callback_text(name: &str, record: &CallbackRecord) -> String {

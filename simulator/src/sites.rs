@@ -1,8 +1,10 @@
-//! The simulated Confluence sites (tenants) and their users: fixed identities, the current
-//! installation (descriptor + shared secret), lifecycle callback statuses and token counters.
+//! The simulated Confluence sites (tenants) and their users: fixed identities (clientKey, a
+//! stable cloudId), the current Connect installation (descriptor + shared secret), the current
+//! Forge installation (its installationId), callback statuses and token counters.
 //! Holds the only copy of each shared secret; [`SiteSnapshot`] (what the API shows) has none.
 
 use crate::descriptor::Descriptor;
+use crate::forge::install::Trigger;
 use crate::ids::{self, SharedSecret};
 use crate::lifecycle::Event;
 use serde::Serialize;
@@ -87,6 +89,24 @@ pub struct Callbacks {
     pub uninstalled: Option<CallbackRecord>,
 }
 
+/// A Forge installation of the app on a site. Forge gives every install a new id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgeInstallation {
+    /// `ari:cloud:ecosystem::installation/<uuid>`.
+    pub installation_id: String,
+}
+
+/// The last delivery of each Forge trigger.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ForgeCallbacks {
+    /// Last `avi:forge:installed:app`.
+    pub installed: Option<CallbackRecord>,
+    /// Last `avi:forge:upgraded:app`.
+    pub upgraded: Option<CallbackRecord>,
+    /// Last preUninstall.
+    pub uninstalled: Option<CallbackRecord>,
+}
+
 #[derive(Debug, Default)]
 struct SiteState {
     installation: Option<Installation>,
@@ -94,6 +114,10 @@ struct SiteState {
     installs: u64,
     context_tokens: u64,
     iframe_tokens: u64,
+    forge: Option<ForgeInstallation>,
+    forge_callbacks: ForgeCallbacks,
+    forge_installs: u64,
+    fits: u64,
 }
 
 /// One Confluence site.
@@ -107,10 +131,8 @@ pub struct Site {
     pub client_key: String,
     /// `{public url}/sites/{slug}/wiki`.
     pub base_url: String,
-    /// Atlassian cloud id.
+    /// Atlassian cloud id: a lower-case UUID, stable across restarts and reinstalls.
     pub cloud_id: String,
-    /// `ari:cloud:ecosystem::installation/<uuid>`.
-    pub installation_id: String,
     /// `SEN-…`.
     pub sen: String,
     /// OAuth client id of the installation.
@@ -128,10 +150,6 @@ impl Site {
             client_key: ids::derived_uuid(&format!("confluence-simulator/client-key/{slug}")),
             base_url: format!("{public_url}/sites/{slug}/wiki"),
             cloud_id: ids::derived_uuid(&format!("confluence-simulator/cloud-id/{slug}")),
-            installation_id: format!(
-                "ari:cloud:ecosystem::installation/{}",
-                ids::derived_uuid(&format!("confluence-simulator/installation/{slug}"))
-            ),
             sen: format!(
                 "SEN-{}",
                 u64::from_str_radix(&ids::derived_hex(&format!("sen/{slug}"), 7), 16).unwrap_or(0)
@@ -171,6 +189,36 @@ impl Site {
             Event::Uninstalled => &mut state.callbacks.uninstalled,
         };
         *slot = Some(record);
+    }
+
+    /// The current Forge installation, if the app is Forge-installed.
+    pub fn forge_installation(&self) -> Option<ForgeInstallation> {
+        self.state().forge.clone()
+    }
+
+    /// Records a Forge install (a new installation) or, with `None`, a Forge uninstall.
+    pub fn set_forge_installation(&self, installation: Option<ForgeInstallation>) {
+        let mut state = self.state();
+        if installation.is_some() {
+            state.forge_installs += 1;
+        }
+        state.forge = installation;
+    }
+
+    /// Stores the outcome of a Forge trigger delivery.
+    pub fn record_forge(&self, trigger: Trigger, record: CallbackRecord) {
+        let mut state = self.state();
+        let slot = match trigger {
+            Trigger::Installed => &mut state.forge_callbacks.installed,
+            Trigger::Upgraded => &mut state.forge_callbacks.upgraded,
+            Trigger::Uninstalled => &mut state.forge_callbacks.uninstalled,
+        };
+        *slot = Some(record);
+    }
+
+    /// Counts one issued Forge invocation token.
+    pub fn count_fit(&self) {
+        self.state().fits += 1;
     }
 
     /// Counts one issued context token.
@@ -222,6 +270,13 @@ impl Site {
             callbacks: state.callbacks.clone(),
             context_tokens_issued: state.context_tokens,
             iframe_tokens_issued: state.iframe_tokens,
+            forge: ForgeSnapshot {
+                installed: state.forge.is_some(),
+                installation_id: state.forge.as_ref().map(|f| f.installation_id.clone()),
+                installs: state.forge_installs,
+                callbacks: state.forge_callbacks.clone(),
+            },
+            fits_issued: state.fits,
         }
     }
 }
@@ -251,6 +306,23 @@ pub struct SiteSnapshot {
     pub context_tokens_issued: u64,
     /// Iframe tokens issued for this site.
     pub iframe_tokens_issued: u64,
+    /// The Forge side of the site.
+    pub forge: ForgeSnapshot,
+    /// Forge invocation tokens issued for this site (minted through the API and for triggers).
+    pub fits_issued: u64,
+}
+
+/// A site's Forge installation, as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForgeSnapshot {
+    /// Whether the app is currently Forge-installed.
+    pub installed: bool,
+    /// The current installation ARI, if installed.
+    pub installation_id: Option<String>,
+    /// Forge installs so far (each made a new installation id).
+    pub installs: u64,
+    /// Last trigger deliveries.
+    pub callbacks: ForgeCallbacks,
 }
 
 /// The installed app, as the API shows it.
@@ -329,10 +401,9 @@ mod tests {
         assert_ne!(acme.client_key, globex.client_key);
         assert_eq!(acme.client_key, b.get("acme").unwrap().client_key);
         assert_eq!(acme.base_url, "http://127.0.0.1:3100/sites/acme/wiki");
-        assert!(
-            acme.installation_id
-                .starts_with("ari:cloud:ecosystem::installation/")
-        );
+        assert_eq!(acme.cloud_id, b.get("acme").unwrap().cloud_id);
+        assert_ne!(acme.cloud_id, globex.cloud_id);
+        assert!(connect::forge::CloudId::parse(&acme.cloud_id).is_some());
         assert!(acme.sen.starts_with("SEN-"));
         assert!(a.get("initech").is_none());
         assert_eq!(a.slugs(), "acme, globex");

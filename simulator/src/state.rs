@@ -1,8 +1,10 @@
-//! Everything a handler needs, shared as [`AppState`]: configuration, the signing key, the
-//! sites, the outbound HTTP client and the context-token lifetime (changeable at run time).
+//! Everything a handler needs, shared as [`AppState`]: configuration, the signing key, Forge
+//! (its own keys), the sites, the outbound HTTP client and the context-token lifetime
+//! (changeable at run time).
 //! Also the clock, so every token uses the same notion of "now".
 
 use crate::config::Config;
+use crate::forge::Forge;
 use crate::http::{self, ClientError};
 use crate::keys::{KeyError, SigningKey};
 use crate::sites::Sites;
@@ -23,6 +25,8 @@ pub struct Simulator {
     pub public_url: String,
     /// The install-signing key pair.
     pub key: SigningKey,
+    /// Forge, unless `SIM_FORGE` is off.
+    pub forge: Option<Forge>,
     /// The sites.
     pub sites: Sites,
     /// Client for requests to the app.
@@ -42,15 +46,17 @@ pub enum StartError {
 }
 
 impl Simulator {
-    /// Generates the key pair and sets up the sites; `bound` is the listening address (the
+    /// Generates the key pairs and sets up the sites; `bound` is the listening address (the
     /// public URL unless configured otherwise).
     pub fn new(config: Config, bound: SocketAddr) -> Result<AppState, StartError> {
         let public_url = config
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"));
+        let forge = config.forge.clone().map(Forge::new).transpose()?;
         Ok(Arc::new(Self {
             key: SigningKey::generate()?,
+            forge,
             sites: Sites::new(&public_url),
             http: http::client()?,
             token_lifetime_secs: AtomicU64::new(config.token_lifetime_secs),

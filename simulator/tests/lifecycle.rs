@@ -3,15 +3,17 @@
 //! app must (RS256 against the key from `/keys/{kid}`, HS256 with the delivered secret).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::{get, post};
+use common::{Sim, now};
 use connect::{InstallPublicKey, UnverifiedToken, query_string_hash, verify_hs256, verify_rs256};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
 
 /// One lifecycle request as the fake app received it.
@@ -94,48 +96,9 @@ async fn start_fake_app() -> Arc<FakeApp> {
     app
 }
 
-struct Sim {
-    url: String,
-    http: reqwest::Client,
-    /// Every JSON body the API returned, to check that no secret ever leaks.
-    seen: Mutex<String>,
-}
-
-impl Sim {
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = format!("{}{path}", self.url);
-        let request = match method {
-            "GET" => self.http.get(url),
-            _ => self.http.post(url),
-        };
-        let request = match body {
-            Some(body) => request
-                .header("content-type", "application/json")
-                .body(body.to_string()),
-            None => request,
-        };
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        self.seen.lock().unwrap().push_str(&text);
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn context_token(&self, site: &str, user: &str) -> (u16, Value) {
-        let path = format!("/api/sites/{site}/context-token");
-        self.call("POST", &path, Some(json!({ "user": user })))
-            .await
-    }
-}
-
-fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
+async fn context_token(sim: &Sim, site: &str, user: &str) -> (u16, Value) {
+    let path = format!("/api/sites/{site}/context-token");
+    sim.call("POST", &path, Some(json!({ "user": user }))).await
 }
 
 fn bearer(received: &Received) -> UnverifiedToken {
@@ -197,30 +160,7 @@ fn hs256_ok(token: &Value, secret: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_reinstall_uninstall_against_a_fake_app() {
     let app = start_fake_app().await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = Sim {
-        url: format!("http://{}", listener.local_addr().unwrap()),
-        http: simulator::http::client().unwrap(),
-        seen: Mutex::new(String::new()),
-    };
-    let config = simulator::Config::for_app(&app.base_url).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(simulator::run_until(config, listener, async {
-        let _ = stopped.await;
-    }));
-    // Key generation happens before the server answers.
-    for _ in 0..200 {
-        if sim
-            .http
-            .get(format!("{}/healthz", sim.url))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let sim = Sim::start(simulator::Config::for_app(&app.base_url).unwrap()).await;
 
     // Keys: ours is published, any other kid is not.
     let (_, config) = sim.call("GET", "/api/config", None).await;
@@ -269,7 +209,7 @@ async fn install_reinstall_uninstall_against_a_fake_app() {
     check_symmetric(&calls[1], &secret1, &client_key, "enabled");
 
     // Context tokens: current secret, context-qsh, counted.
-    let (status, minted) = sim.context_token("acme", "alice").await;
+    let (status, minted) = context_token(&sim, "acme", "alice").await;
     assert_eq!(status, 200);
     assert!(hs256_ok(&minted["token"], &secret1));
     let token = UnverifiedToken::parse(minted["token"].as_str().unwrap()).unwrap();
@@ -337,7 +277,7 @@ async fn install_reinstall_uninstall_against_a_fake_app() {
     assert_ne!(secret1, secret2);
     check_symmetric(&calls[1], &secret2, &client_key, "enabled");
     assert!(!hs256_ok(&minted["token"], &secret2));
-    let (_, minted2) = sim.context_token("acme", "alice").await;
+    let (_, minted2) = context_token(&sim, "acme", "alice").await;
     assert!(hs256_ok(&minted2["token"], &secret2));
     assert!(!hs256_ok(&minted2["token"], &secret1));
 
@@ -346,7 +286,7 @@ async fn install_reinstall_uninstall_against_a_fake_app() {
     assert_eq!(status, 200);
     assert_ne!(globex["client_key"], client_key.as_str());
     let globex_secret = check_signed(&app.take()[0], &key, &kid, &app, "installed");
-    let (_, on_globex) = sim.context_token("globex", "alice").await;
+    let (_, on_globex) = context_token(&sim, "globex", "alice").await;
     let on_globex = UnverifiedToken::parse(on_globex["token"].as_str().unwrap()).unwrap();
     assert_eq!(on_globex.claims().sub.as_deref(), Some("557058:aaaa-alice"));
     assert_eq!(
@@ -354,7 +294,7 @@ async fn install_reinstall_uninstall_against_a_fake_app() {
         globex["client_key"].as_str().unwrap()
     );
     assert_eq!(verify_hs256(&on_globex, globex_secret.as_bytes()), Ok(()));
-    let (_, anonymous) = sim.context_token("globex", "anonymous").await;
+    let (_, anonymous) = context_token(&sim, "globex", "anonymous").await;
     let anonymous = UnverifiedToken::parse(anonymous["token"].as_str().unwrap()).unwrap();
     assert_eq!(anonymous.claims().sub, None);
 
@@ -371,7 +311,7 @@ async fn install_reinstall_uninstall_against_a_fake_app() {
         (json!(false), json!(401), Value::Null)
     );
     assert_eq!(app.take().len(), 1, "no enabled after a refused install");
-    let (_, still) = sim.context_token("globex", "bob").await;
+    let (_, still) = context_token(&sim, "globex", "bob").await;
     assert!(hs256_ok(&still["token"], &globex_secret));
     app.installed_status.store(204, Ordering::SeqCst);
 
@@ -389,7 +329,7 @@ async fn install_reinstall_uninstall_against_a_fake_app() {
         check_signed(&calls[1], &key, &kid, &app, "uninstalled"),
         secret2
     );
-    let (status, error) = sim.context_token("acme", "alice").await;
+    let (status, error) = context_token(&sim, "acme", "alice").await;
     assert_eq!(
         (status, error["error"].clone()),
         (409, json!("not_installed"))
@@ -433,17 +373,17 @@ async fn install_reinstall_uninstall_against_a_fake_app() {
         (status, changed["token_lifetime_secs"].clone()),
         (200, json!(5))
     );
-    let (_, short) = sim.context_token("globex", "alice").await;
+    let (_, short) = context_token(&sim, "globex", "alice").await;
     let short = UnverifiedToken::parse(short["token"].as_str().unwrap()).unwrap();
     assert_eq!(short.claims().exp - short.claims().iat, 5);
 
     // Clear errors for unknown names.
-    let (status, error) = sim.context_token("initech", "alice").await;
+    let (status, error) = context_token(&sim, "initech", "alice").await;
     assert_eq!(
         (status, error["error"].clone()),
         (404, json!("unknown_site"))
     );
-    let (status, error) = sim.context_token("globex", "mallory").await;
+    let (status, error) = context_token(&sim, "globex", "mallory").await;
     assert_eq!(
         (status, error["error"].clone()),
         (400, json!("unknown_user"))
@@ -459,6 +399,5 @@ async fn install_reinstall_uninstall_against_a_fake_app() {
         assert!(!seen.contains(secret.as_str()));
     }
 
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    sim.stop().await;
 }
