@@ -9,6 +9,7 @@ mod common;
 
 mod api;
 mod cache;
+mod forge_jose;
 mod forge_jwks;
 mod harness;
 mod install;
