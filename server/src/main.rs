@@ -1,5 +1,8 @@
 //! The server binary: read configuration, start, serve. A bad configuration or a failed start
 //! prints one line and exits with status 2; never a panic trace.
+//! `server forge-manifest` prints the Forge manifest for the same configuration instead.
+
+use std::io::Write;
 
 use leptos::prelude::get_configuration;
 use server::config::Config;
@@ -16,8 +19,32 @@ fn fail(message: impl std::fmt::Display) -> ! {
     std::process::exit(2)
 }
 
+const USAGE: &str = "usage: server [forge-manifest]";
+
+fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    match args.as_slice() {
+        [] => serve(),
+        [command] if command == "forge-manifest" => print_forge_manifest(),
+        _ => fail(USAGE),
+    }
+}
+
+/// The manifest on stdout, nothing else (no logging is set up), so it can be redirected to a file.
+fn print_forge_manifest() {
+    let config = Config::from_env().unwrap_or_else(|e| fail(e));
+    let manifest = server::forge::manifest::render(&config).unwrap_or_else(|e| fail(e));
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(manifest.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        fail(format!("cannot write the Forge manifest: {e}"));
+    }
+}
+
 #[tokio::main]
-async fn main() {
+async fn serve() {
     let config = Config::from_env().unwrap_or_else(|e| fail(e));
     telemetry::init(config.is_production(), config.log_flush);
     let mut leptos_options = get_configuration(None)

@@ -2,11 +2,12 @@
 //! rules of `connect::forge`, and [`Forge`], which turns a verified FIT into the site it acts
 //! for. A valid FIT establishes its installation (its claims are signed by Atlassian): linked to
 //! the site of its `cloudId`, or to a new site (`db::sites`). An uninstalled installation's
-//! FITs are refused.
+//! FITs are refused. `manifest` renders the Forge manifest that points Forge at this server.
 
 pub mod extractors;
 pub mod jwks;
 pub mod lifecycle;
+pub mod manifest;
 pub mod remembered;
 pub mod verifier;
 

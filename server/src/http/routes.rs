@@ -12,6 +12,7 @@ use super::headers::SecurityHeaders;
 use super::{api, assets, health, pages, telemetry};
 use crate::connect::{descriptor, lifecycle};
 use crate::forge::lifecycle as forge;
+use crate::forge::manifest::{INSTALLED_PATH, UNINSTALLED_PATH};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +77,9 @@ fn table(state: &AppState) -> PolicyRouter {
             get(pages::preferences).layer(compression()),
         )
         .route("/api/{*fn_name}", UserApiToken, any(api::server_fn))
-        .route("/forge/installed", ForgeEvent, post(forge::installed))
-        .route("/forge/uninstalled", ForgeEvent, post(forge::uninstalled));
+        // The paths the Forge manifest routes the lifecycle events to.
+        .route(INSTALLED_PATH, ForgeEvent, post(forge::installed))
+        .route(UNINSTALLED_PATH, ForgeEvent, post(forge::uninstalled));
     r.router = r.router.nest_service(
         "/pkg",
         compression().layer(assets::service(&state.leptos_options)),

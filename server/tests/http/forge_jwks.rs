@@ -16,21 +16,21 @@ use server::forge::verifier::{ForgeAuthError, ForgeVerifier};
 
 use crate::common::*;
 
-const APP: &str = "ari:cloud:ecosystem::app/d9e4002b-120b-426b-834b-402a4a5adce7";
+pub(crate) const APP: &str = "ari:cloud:ecosystem::app/d9e4002b-120b-426b-834b-402a4a5adce7";
 const ENV: &str = "ari:cloud:ecosystem::environment/d9e4002b-120b-426b-834b-402a4a5adce7/1e468bcd-89ab-49f0-a648-14620b9cde00";
-const OLD_KID: &str = "forge/invocation-token/wf-00000000-0000-4000-8000-000000000001";
-const NEW_KID: &str = "forge/invocation-token/wf-00000000-0000-4000-8000-000000000002";
+pub(crate) const OLD_KID: &str = "forge/invocation-token/wf-00000000-0000-4000-8000-000000000001";
+pub(crate) const NEW_KID: &str = "forge/invocation-token/wf-00000000-0000-4000-8000-000000000002";
 const COOLDOWN: Duration = Duration::from_millis(300);
 
 /// Two Forge signing keys: the one published first and the one rotated in.
-fn old_key() -> &'static KeyPair {
+pub(crate) fn old_key() -> &'static KeyPair {
     legit_key()
 }
-fn new_key() -> &'static KeyPair {
+pub(crate) fn new_key() -> &'static KeyPair {
     attacker_key()
 }
 
-fn fit_claims() -> serde_json::Value {
+pub(crate) fn fit_claims() -> serde_json::Value {
     let now = now();
     serde_json::json!({
         "iss": "forge/invocation-token", "aud": APP, "iat": now, "nbf": now, "exp": now + 25,
@@ -44,7 +44,7 @@ fn fit_claims() -> serde_json::Value {
     })
 }
 
-fn fit(kid: &str, key: &KeyPair) -> String {
+pub(crate) fn fit(kid: &str, key: &KeyPair) -> String {
     mint::rs256(&fit_claims(), kid, &key.private_pkcs8).unwrap()
 }
 
@@ -56,7 +56,7 @@ fn jwks(keys: &[(&str, &KeyPair)]) -> JwksReply {
     JwksReply::Json(serde_json::json!({ "keys": keys }))
 }
 
-fn verifier(url: &str) -> ForgeVerifier {
+pub(crate) fn verifier(url: &str) -> ForgeVerifier {
     let policy = FitPolicy::new(
         AppId::parse(APP).unwrap(),
         EnvironmentPolicy::Only(vec![EnvironmentId::parse(ENV).unwrap()]),

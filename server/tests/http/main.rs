@@ -10,6 +10,7 @@ mod common;
 mod api;
 mod cache;
 mod forge_api;
+mod forge_jose;
 mod forge_jwks;
 mod harness;
 mod install;
