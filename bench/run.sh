@@ -6,6 +6,8 @@
 # server on 127.0.0.1), seeding one row per user, and bounded wrk runs (every run is DURATION
 # seconds) of: read (GET /api/preferences, context token, distinct users), write (the save,
 # valid bodies, one user per request in flight) and page (GET /preferences?...&jwt=..., SSR),
+# and, when SCENARIOS names it, fit-read (the read with `Authorization: Bearer <Forge invocation
+# token>`, Rust only: Forge on, its JWKS served once by a throwaway server on 127.0.0.1),
 # at each of CONNS connections, recording req/s, latency, the server's CPU per request
 # (/proc/PID/stat) and peak RSS (/proc/PID/status). Then the page's client weight and, in
 # headless Chromium, its time to hydrated. Prints one markdown table with ratios.
@@ -14,10 +16,11 @@
 #   DURATION=5 CONNS="1 16" bench/run.sh        # shorter
 #   APPS="rust bare" SKIP_BUILD=1 bench/run.sh  # without ACE, without building
 #   PAGE_CACHE_MIB=0 APPS=rust SCENARIOS=page bench/run.sh  # every page load rendered (no page cache)
+#   APPS=rust SCENARIOS="read fit-read" bench/run.sh  # Forge (FIT) read beside the Connect read
 #
 # Knobs (environment): DURATION=10 CONNS="1 16 64" WARMUP=3 USERS=256 PAGE_USERS=64
 #   COLD_TRIALS=5 HYDRATION_TRIALS=10 WRK_THREADS=1 APPS="rust ace bare"
-#   SCENARIOS="read write page" SKIP_BUILD=0 QUIET_WAIT=0 (wait up to this many seconds before
+#   SCENARIOS="read write page" (also: fit-read) FIT_LIFETIME=280 SKIP_BUILD=0 QUIET_WAIT=0 (wait up to this many seconds before
 #   each run until other processes use < QUIET_CORES=0.25 cores) RUST_PORT=3710 ACE_PORT=3711
 #   BARE_PORT=3712 KEYS_PORT=3713 PROFILE="" (e.g. "read page": after the Rust runs, one more
 #   run per scenario at 16 connections under `perf record`, summarised in rust/profile-*.txt;
@@ -40,6 +43,7 @@ HYDRATION_TRIALS=${HYDRATION_TRIALS:-10}
 WRK_THREADS=${WRK_THREADS:-1}
 APPS=${APPS:-"rust ace bare"}
 SCENARIOS=${SCENARIOS:-"read write page"}
+FIT_LIFETIME=${FIT_LIFETIME:-280}
 SKIP_BUILD=${SKIP_BUILD:-0}
 PROFILE=${PROFILE:-}
 QUIET_WAIT=${QUIET_WAIT:-0}
@@ -62,6 +66,7 @@ mkdir -p "$RUN"
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
 has_app() { case " $APPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+has_scenario() { case " $SCENARIOS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # ---------------------------------------------------------------- cleanup: everything we started
 APP_PID=""
@@ -91,6 +96,22 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$RUST_PORT" "$ACE_PORT" "$BARE_PORT" "$KEYS_PORT"; do
   port_busy "$p" && die "something already listens on 127.0.0.1:$p (set RUST_PORT/ACE_PORT/BARE_PORT/KEYS_PORT)"
 done
+for s in $SCENARIOS; do
+  case $s in read | write | page | fit-read) ;; *) die "unknown scenario $s (SCENARIOS: read write page fit-read)" ;; esac
+done
+# Forge (fit-read): the server runs with Forge on for the whole Rust run (Connect scenarios too,
+# so the two reads are measured against the same process). FITs are minted just before each run
+# and must outlive it: the server refuses a lifetime (exp - iat) above 300 s.
+FORGE_ON=0
+if has_scenario fit-read && has_app rust; then
+  FORGE_ON=1
+  [ "$FIT_LIFETIME" -le 300 ] || die "FIT_LIFETIME=$FIT_LIFETIME: the server accepts at most 300 s"
+  [ $((DURATION + WARMUP + 30)) -lt "$FIT_LIFETIME" ] \
+    || die "DURATION=$DURATION is too long for FITs of FIT_LIFETIME=$FIT_LIFETIME s (minted before each run)"
+fi
+FORGE_APP_UUID=b3c1e0de-0000-4000-8000-00000000be0c
+FORGE_APP_ID=ari:cloud:ecosystem::app/$FORGE_APP_UUID
+FORGE_ENV_ID=ari:cloud:ecosystem::environment/$FORGE_APP_UUID/b3c1e0de-0000-4000-8000-0000000000e1
 [ -f "$ROOT/.env" ] && log "WARNING: $ROOT/.env exists; the Rust server reads it (variables set here win)"
 
 # ---------------------------------------------------------------- build
@@ -178,13 +199,20 @@ awk '{exit !($1 >= 0.5)}' /proc/loadavg && log "WARNING: loadavg $(cut -d' ' -f1
 TENANT_KEY="bench:$(head -c 32 /dev/urandom | base64)"
 app_port() { case $1 in rust) echo "$RUST_PORT" ;; ace) echo "$ACE_PORT" ;; bare) echo "$BARE_PORT" ;; esac; }
 
+# Forge Remote on (fit-read): the JWKS on the throwaway key server's port (served only while
+# `forge.js setup` runs; the server keeps the key it fetched).
+forge_env() {
+  [ "$FORGE_ON" = 1 ] || return 0
+  printf '%s ' "FORGE_APP_ID=$FORGE_APP_ID" "FORGE_JWKS_URL=http://127.0.0.1:$KEYS_PORT/forge/jwks.json" \
+    "FORGE_ENVIRONMENT_IDS=$FORGE_ENV_ID"
+}
 # The command line of app $1 with its database at $2 (env + program), for `env`.
 app_cmd() {
   case $1 in
     rust) echo "env APP_ENV=production LEPTOS_SITE_ADDR=127.0.0.1:$RUST_PORT APP_BASE_URL=http://127.0.0.1:$RUST_PORT" \
       "DATABASE_URL=sqlite://$2 TENANT_SECRET_KEYS=$TENANT_KEY CONNECT_INSTALL_KEYS_URL=http://127.0.0.1:$KEYS_PORT" \
       "CONNECT_ALL_JS_URL=http://127.0.0.1:$KEYS_PORT/all.js LEPTOS_SITE_ROOT=$RUN/site" \
-      "RUST_LOG=info,sqlx=warn,tower_http=info $RUST_BIN" ;;
+      "$(forge_env)RUST_LOG=info,sqlx=warn,tower_http=info $RUST_BIN" ;;
     ace) echo "env NODE_ENV=production PORT=$ACE_PORT ACE_BENCH_DB=$2 CONNECT_KEYS_CDN_URL=http://127.0.0.1:$KEYS_PORT node app.js" ;;
     bare) echo "env PORT=$BARE_PORT $BARE_BIN" ;;
   esac
@@ -217,6 +245,13 @@ mint() {
   node "$BENCH/tools/connect.js" tokens --tenant "$DIR/tenant.json" --users "$USERS" --out "$DIR/tokens.txt"
   [ "$LABEL" = bare ] && return 0
   node "$BENCH/tools/connect.js" pages --tenant "$DIR/tenant.json" --users "$PAGE_USERS" --out "$DIR/pages.txt"
+  mint_fits
+}
+# Forge invocation tokens, one per user, like tokens.txt (FIT_LIFETIME s: mint just before use).
+mint_fits() {
+  [ "$LABEL" = rust ] && [ "$FORGE_ON" = 1 ] || return 0
+  node "$BENCH/tools/forge.js" tokens --forge "$DIR/forge.json" --users "$USERS" --lifetime "$FIT_LIFETIME" \
+    --out "$DIR/fits.txt"
 }
 # "token revision" per user for the write scenario: the Rust app's current revisions (every
 # save must name the revision it edits); ACE has none. Run before (never inside) a timed run.
@@ -232,6 +267,7 @@ run_wrk() { # scenario conns seconds outfile
   local s=$1 c=$2 secs=$3 out=$4 url file
   case $s in
     read) url=$BASE/api/preferences file=$DIR/tokens.txt ;;
+    fit-read) url=$BASE/api/preferences file=$DIR/fits.txt ;;
     write) url=$BASE/api/preferences file=$DIR/state.txt ;;
     page) url=$BASE/preferences file=$DIR/pages.txt ;;
     *) die "unknown scenario $s" ;;
@@ -261,6 +297,14 @@ smoke() {
   grep -Eq 'name="token" content="ey' "$DIR/last-body" || die "$LABEL: the page has no <meta name=token>"
   cp "$DIR/last-body" "$DIR/page.html"
   expect 401 "GET /preferences (tampered query: qsh mismatch)" "$BASE${path/lic=none/lic=active}"
+  [ "$LABEL" = rust ] && [ "$FORGE_ON" = 1 ] || return 0
+  local fit
+  fit=$(head -1 "$DIR/fits.txt")
+  expect 200 "GET /api/preferences (Forge invocation token)" -H "Authorization: Bearer $fit" "$BASE/api/preferences"
+  grep -q '"default_space_key":"BU0"' "$DIR/last-body" || die "$LABEL: Forge user 0 does not read back its seeded row: $(head -c 300 "$DIR/last-body")"
+  bad=$(code -H "Authorization: Bearer ${fit%?}A" "$BASE/api/preferences")
+  [ "$bad" = 200 ] && bad=$(code -H "Authorization: Bearer ${fit%?}B" "$BASE/api/preferences")
+  case "$bad" in 401) log "$LABEL ok  GET /api/preferences (FIT, bad signature) -> $bad" ;; *) die "$LABEL: FIT with a bad signature -> $bad" ;; esac
 }
 
 bench_app() {
@@ -268,10 +312,15 @@ bench_app() {
   DIR=$RUN/$LABEL
   BASE="http://127.0.0.1:$(app_port "$LABEL")"
   mkdir -p "$DIR"
-  local cmd cwd scenarios
+  local cmd cwd scenarios sc
   cwd=$(app_cwd "$LABEL")
   scenarios=$SCENARIOS
   [ "$LABEL" = bare ] && scenarios="read"
+  # ACE has no Forge path
+  if [ "$LABEL" = ace ]; then
+    scenarios=""
+    for sc in $SCENARIOS; do [ "$sc" = fit-read ] || scenarios="$scenarios $sc"; done
+  fi
 
   # cold start: spawn -> first 200 on /atlassian-connect.json, a fresh database each trial
   if [ "$COLD_TRIALS" -gt 0 ]; then
@@ -311,9 +360,17 @@ bench_app() {
   else
     node "$BENCH/tools/connect.js" install --app "$BASE" --keys-port "$KEYS_PORT" --out "$DIR/tenant.json" >&2 \
       || die "$LABEL: install failed; see $DIR/app.log"
+    if [ "$LABEL" = rust ] && [ "$FORGE_ON" = 1 ]; then
+      node "$BENCH/tools/forge.js" setup --app "$BASE" --keys-port "$KEYS_PORT" --app-id "$FORGE_APP_ID" \
+        --env-id "$FORGE_ENV_ID" --out "$DIR/forge.json" >&2 || die "$LABEL: Forge setup failed; see $DIR/app.log"
+    fi
     mint
     node "$BENCH/tools/connect.js" seed --app "$BASE" --tokens "$DIR/tokens.txt" --flavour "$LABEL" \
       --out "$DIR/state.txt" >&2 || die "$LABEL: seeding failed"
+    if [ "$LABEL" = rust ] && [ "$FORGE_ON" = 1 ]; then
+      node "$BENCH/tools/connect.js" seed --app "$BASE" --tokens "$DIR/fits.txt" --flavour rust --scheme Bearer \
+        --out "$DIR/fit-state.txt" >&2 || die "$LABEL: seeding the Forge users failed"
+    fi
     smoke
   fi
   sleep 2
@@ -336,6 +393,8 @@ bench_app() {
       mint
       [ "$s" = write ] && write_state
       wait_quiet
+      # FITs live at most 300 s: mint them after the wait, just before the run
+      [ "$s" = fit-read ] && mint_fits
       : >"$DIR/rss-$s-c$c"
       rss_sampler "$DIR/rss-$s-c$c" &
       SAMPLER_PID=$!

@@ -16,9 +16,10 @@
 //   connect.js pages --tenant F --users N --out F
 //       N page-load paths `/preferences?<Confluence's context params>&jwt=...` (one per user),
 //       each token with the qsh computed over GET /preferences and the query.
-//   connect.js seed --app URL --tokens F --flavour rust|ace --out F
+//   connect.js seed --app URL --tokens F --flavour rust|ace --out F [--scheme JWT|Bearer]
 //       Saves preferences once for every user (distinct rows), writes "token revision" lines.
-//   connect.js sync --app URL --tokens F --out F
+//       --scheme Bearer: the tokens are Forge invocation tokens (bench/tools/forge.js).
+//   connect.js sync --app URL --tokens F --out F [--scheme JWT|Bearer]
 //       Reads every user's current revision (Rust app), writes "token revision" lines.
 //
 // Nothing here talks to anything but 127.0.0.1.
@@ -225,10 +226,11 @@ const readTokens = f => fs.readFileSync(f, "utf8").split("\n").map(l => l.trim()
 async function seed() {
   const app = arg("app").replace(/\/$/, "");
   const flavour = arg("flavour");
+  const scheme = arg("scheme", "JWT");
   const toks = readTokens(arg("tokens"));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   const revs = await pool(toks, 8, async (t, i) => {
-    const headers = { authorization: `JWT ${t}`, "content-type": "application/json" };
+    const headers = { authorization: `${scheme} ${t}`, "content-type": "application/json" };
     const r =
       flavour === "rust"
         ? await request(`${app}/api/preferences`, { method: "POST", headers, agent, body: JSON.stringify({ base_revision: 0, preferences: prefs(i, 0) }) })
@@ -243,10 +245,11 @@ async function seed() {
 
 async function sync() {
   const app = arg("app").replace(/\/$/, "");
+  const scheme = arg("scheme", "JWT");
   const toks = readTokens(arg("tokens"));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   const revs = await pool(toks, 8, async (t, i) => {
-    const r = await request(`${app}/api/preferences`, { headers: { authorization: `JWT ${t}` }, agent });
+    const r = await request(`${app}/api/preferences`, { headers: { authorization: `${scheme} ${t}` }, agent });
     if (r.status !== 200) throw new Error(`reading user ${i}: ${r.status} ${r.text.slice(0, 300)}`);
     return JSON.parse(r.text).revision;
   });

@@ -50,6 +50,7 @@ const kib = b => (b == null ? "–" : (b / 1024).toFixed(1));
 
 const what = {
   read: "read: GET /api/preferences",
+  "fit-read": "fit-read: GET /api/preferences, Forge FIT (Rust only)",
   write: "write: save (Rust POST CAS / ACE PUT)",
   // The Rust app reuses a user's rendered page while their preferences are unchanged (the
   // page cache); PAGE_CACHE_MIB=0 makes it render every load.
@@ -57,7 +58,7 @@ const what = {
     ? "page: GET /preferences?jwt= (SSR; Rust page cache off)"
     : "page: GET /preferences?jwt= (SSR; Rust page cache on)"
 };
-const scenarios = ["read", "write", "page"].filter(s => apps.some(a => results[a].some(r => r.scenario === s)));
+const scenarios = ["read", "fit-read", "write", "page"].filter(s => apps.some(a => results[a].some(r => r.scenario === s)));
 const conns = [...new Set(apps.flatMap(a => results[a].map(r => r.conns)))].sort((x, y) => x - y);
 
 const out = [];
@@ -172,12 +173,44 @@ if (weight) {
   const br = first.reduce((n, w) => n + w.brotli, 0);
   check("first-load weight (wasm+JS+CSS) ≤ 150 KB brotli", br, br <= 150 * 1000, `${(br / 1000).toFixed(1)} kB (${kib(br)} KiB) brotli q11`);
 }
+{
+  // Forge Remote (issue 14): a remembered FIT skips RSA as a remembered context token skips HMAC,
+  // so the FIT read should cost about what the Connect read costs (same process, same run).
+  const fitRows = conns.filter(c => row("rust", "fit-read", c) && row("rust", "read", c));
+  for (const c of fitRows) {
+    const F = row("rust", "fit-read", c), C = row("rust", "read", c);
+    const x = cpu(F) / cpu(C);
+    check(`fit-read (c=${c}): CPU/request ≤ 2× the Connect read`, x, x <= 2, `${x.toFixed(2)}× (${f(cpu(F), 3)} vs ${f(cpu(C), 3)} ms/req)`);
+  }
+}
 out.push("### Targets (16 connections)");
 out.push("");
 out.push("| target | measured | |");
 out.push("|---|---|---|");
 out.push(...tgt);
 out.push("");
+{
+  const fitRows = conns.filter(c => row("rust", "fit-read", c) && row("rust", "read", c));
+  if (fitRows.length) {
+    out.push("### Forge FIT read vs Connect read (Rust, same process, same run)");
+    out.push("");
+    out.push("| conns | FIT req/s | Connect req/s | FIT ÷ Connect req/s | FIT CPU ms/req | Connect CPU ms/req | FIT ÷ Connect CPU/req | FIT p50 / p99 ms | Connect p50 / p99 ms | errors F / C | bg load F / C |");
+    out.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (const c of fitRows) {
+      const F = row("rust", "fit-read", c), C = row("rust", "read", c);
+      out.push(
+        `| ${c} | ${f(rps(F))} | ${f(rps(C))} | ${ratio(rps(F), rps(C), 2)} | ${f(cpu(F), 3)} | ${f(cpu(C), 3)} | ${ratio(cpu(F), cpu(C), 2)} | ` +
+          `${f(p50(F), 2)} / ${f(p99(F), 2)} | ${f(p50(C), 2)} / ${f(p99(C), 2)} | ${errs(F)} / ${errs(C)} | ${f(bg(F), 2)} / ${f(bg(C), 2)} |`
+      );
+    }
+    out.push("");
+    out.push(
+      `Both reads: ${meta.users} users, one token per user rotated by wrk, tokens minted just before each run ` +
+        "(each token verified once — HMAC or RSA — then remembered); target: FIT CPU/request ≤ 2× the Connect read."
+    );
+    out.push("");
+  }
+}
 
 // ---------------------------------------------------------------- client
 if (weight) {

@@ -1,6 +1,7 @@
 -- One wrk script for every scenario; bounded by wrk's -d. Arguments after `--`:
 --   read  TOKENS            GET the URL with `Authorization: JWT <token>`, tokens rotated (one
 --                           per user, one per line)
+--   fit-read FITS           the same with `Authorization: Bearer <Forge invocation token>`
 --   write STATE rust|ace    save the caller's preferences; STATE has "token revision" per user.
 --                           Every request in flight is a different user (a user is taken from a
 --                           free list and given back when its answer arrives), so each write is
@@ -31,7 +32,7 @@ end
 
 function init(args)
   mode = args[1] or "read"
-  local file = args[2] or error("usage: -- read|write|page FILE [rust|ace]")
+  local file = args[2] or error("usage: -- read|fit-read|write|page FILE [rust|ace]")
   flavour = args[3] or "rust"
   nthreads = tonumber(args[4] or "1")
   local i = 0
@@ -68,6 +69,9 @@ function request()
   end
   if mode == "read" then
     return wrk.format("GET", nil, { ["Authorization"] = "JWT " .. items[(counter % #items) + 1] }, nil)
+  end
+  if mode == "fit-read" then
+    return wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. items[(counter % #items) + 1] }, nil)
   end
   -- write: a free user (there are more users than connections); if none is free (lost answers),
   -- fall back to rotating, which may make a stale (409) write

@@ -258,7 +258,7 @@ async fn apply_once(
             if !replay::remember(&mut tx, &replay_key, expires, now()).await? {
                 return Ok(None);
             }
-            let mut merged = false;
+            let mut sites_changed = false;
             let applied = match &write {
                 Write::Install(record, link) => {
                     let (installation, cloud) =
@@ -274,8 +274,11 @@ async fn apply_once(
                     if applied {
                         if let Some(from) = &site.merge_from {
                             sites::merge(&mut tx, from, &site.site_id).await?;
-                            merged = true;
                         }
+                        // Cached Forge installations of the site may lack its address (or its
+                        // merge): drop them too.
+                        sites_changed =
+                            site.merge_from.is_some() || installation.is_some() || cloud.is_some();
                         sites::link_connect_install(&mut tx, &site.site_id, installation, cloud)
                             .await?;
                     }
@@ -286,8 +289,9 @@ async fn apply_once(
                 }
             };
             tx.commit().await.map_err(DbError::from_write)?;
-            if merged {
-                // Rows moved between sites: nothing cached by site may be served any more.
+            if sites_changed {
+                // Rows moved between sites, or a site learned its Connect tenant: nothing cached
+                // by site may be served any more.
                 state.forget_site_caches();
             }
             Ok(Some(applied))

@@ -329,9 +329,12 @@ async fn a_connect_install_naming_a_forge_site_merges_the_two() {
     assert_eq!(r.status, 204, "{}", r.body);
 
     let dave_forge = fit(&installation, &cloud, Some("557058:dave"));
+    let r = forge_get(&app, &dave_forge).await;
+    assert_eq!(labels(&r), json!(["dave-connect"]));
     assert_eq!(
-        labels(&forge_get(&app, &dave_forge).await),
-        json!(["dave-connect"])
+        r.json()["site_url"],
+        body["displayUrl"],
+        "the address the site learned from Connect, though Forge cached it before"
     );
     assert_eq!(labels(&app.get_prefs(&dave).await), json!(["dave-connect"]));
     let erin = TestApp::context_token(&tenant, Some("557058:erin"));
