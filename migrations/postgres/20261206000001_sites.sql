@@ -26,7 +26,9 @@ UPDATE tenants SET site_id = client_key;
 
 -- Forge installations: one per installationId ever seen (a FIT, the install trigger, or a
 -- Connect `installed` payload of an app already on Forge). `uninstalled` is final: a later
--- install arrives with a new installationId.
+-- install arrives with a new installationId. The app system token is the newest one Forge sent
+-- with an event (x-forge-oauth-system), encrypted like tenant secrets, with the expiry it is
+-- ordered by.
 CREATE TABLE forge_installations (
     installation_id  TEXT PRIMARY KEY NOT NULL,
     site_id          TEXT NOT NULL REFERENCES sites (site_id),
@@ -34,7 +36,9 @@ CREATE TABLE forge_installations (
     state            TEXT NOT NULL CHECK (state IN ('installed', 'uninstalled')),
     installed_at     BIGINT NOT NULL,
     updated_at       BIGINT NOT NULL,
-    uninstalled_at   BIGINT
+    uninstalled_at   BIGINT,
+    system_token_enc TEXT,
+    system_token_exp BIGINT
 );
 CREATE INDEX forge_installations_site_id ON forge_installations (site_id);
 

@@ -269,3 +269,25 @@ pub async fn merge(conn: &mut AnyConnection, from: &str, into: &str) -> Result<(
     }
     Ok(())
 }
+
+/// Stores an installation's app system token if it expires later than the stored one.
+pub async fn keep_system_token(
+    db: &Db,
+    installation_id: &str,
+    token_enc: &str,
+    exp: i64,
+) -> Result<bool, DbError> {
+    let result = sqlx::query(
+        "UPDATE forge_installations SET system_token_enc = $1, system_token_exp = $2, \
+            updated_at = $3 \
+         WHERE installation_id = $4 AND (system_token_exp IS NULL OR system_token_exp < $2)",
+    )
+    .bind(token_enc)
+    .bind(exp)
+    .bind(now())
+    .bind(installation_id)
+    .execute(db.pool())
+    .await
+    .map_err(DbError::from_write)?;
+    Ok(result.rows_affected() == 1)
+}

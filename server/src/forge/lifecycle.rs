@@ -13,9 +13,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::ForgeError;
 use super::extractors::{ForgeFit, ForgeRejection, bearer_token};
-use crate::db::DbError;
+use super::{ForgeError, app_tokens};
+use crate::db::{DbError, now};
 use crate::http::errors::json_error;
 use crate::state::AppState;
 use app::AppError;
@@ -32,14 +32,26 @@ fn store_failure(e: DbError) -> Response {
 }
 
 /// `POST /forge/installed`: the FIT established the installation (and linked it to its site)
-/// on the way in; nothing else to do.
-pub async fn installed(ForgeFit(caller): ForgeFit) -> Response {
+/// on the way in; the event's app system token is kept if it is the newest (`app_tokens`).
+pub async fn installed(
+    State(state): State<AppState>,
+    ForgeFit(caller): ForgeFit,
+    headers: HeaderMap,
+) -> Response {
     if caller.fit.principal.is_some() {
         return ForgeRejection::NoPrincipal.logged().into_response();
     }
+    let installation_id = caller.fit.installation_id.as_str();
+    let secrets = state.verifier.secrets();
+    let kept = match app_tokens::keep(&state.db, secrets, installation_id, &headers, now()).await {
+        Ok(kept) => kept,
+        // Forge retries the event, with a token again.
+        Err(e) => return store_failure(e),
+    };
     tracing::info!(
-        installation_id = %caller.fit.installation_id,
+        installation_id,
         site_id = %caller.site_id,
+        app_token_kept = kept,
         "Forge installation established"
     );
     StatusCode::NO_CONTENT.into_response()

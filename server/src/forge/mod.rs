@@ -4,6 +4,7 @@
 //! the site of its `cloudId`, or to a new site (`db::sites`). An uninstalled installation's
 //! FITs are refused. `manifest` renders the Forge manifest that points Forge at this server.
 
+pub mod app_tokens;
 pub mod extractors;
 pub mod jwks;
 pub mod lifecycle;

@@ -623,3 +623,97 @@ async fn the_identity_migration_keeps_every_row_of_the_previous_release() {
         "every row kept, keyed by the site that took its clientKey as id"
     );
 }
+
+/// The stored app system token of an installation, decrypted, with its expiry.
+async fn stored_app_token(app: &TestApp, installation: &str) -> Option<(String, i64)> {
+    let (enc, exp): (Option<String>, Option<i64>) = sqlx::query_as(
+        "SELECT system_token_enc, system_token_exp FROM forge_installations \
+         WHERE installation_id = $1",
+    )
+    .bind(installation)
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
+    let enc = enc?;
+    let keys = server::connect::secrets::SecretKeys::parse(&app.secret_keys).unwrap();
+    let plain = keys
+        .decrypt(&server::forge::app_tokens::aad(installation), &enc)
+        .unwrap();
+    assert!(!enc.contains(std::str::from_utf8(plain.as_bytes()).unwrap()));
+    Some((String::from_utf8(plain.as_bytes().to_vec()).unwrap(), exp?))
+}
+
+fn jwt_with_exp(exp: i64) -> String {
+    use base64::Engine;
+    let payload =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(r#"{{"exp":{exp}}}"#));
+    format!("eyJhbGciOiJSUzI1NiJ9.{payload}.c2lnbmF0dXJl")
+}
+
+async fn trigger_with_app_token(app: &TestApp, installation: &str, cloud: &str, app_token: &str) {
+    let r = app
+        .client
+        .post(app.url("/forge/installed"))
+        .header(
+            "authorization",
+            format!("Bearer {}", fit(installation, cloud, None)),
+        )
+        .header("x-forge-oauth-system", app_token)
+        .json(&json!({"eventType": "avi:forge:upgraded:app"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}
+
+#[tokio::test]
+async fn the_newest_app_system_token_is_kept_encrypted_and_only_from_events() {
+    let (_jwks, app) = setup().await;
+    let (installation, cloud) = install_ids();
+    trigger_with_app_token(&app, &installation, &cloud, "opaque-first").await;
+    let (token, exp) = stored_app_token(&app, &installation).await.unwrap();
+    assert_eq!(token, "opaque-first");
+    assert!(
+        (exp - now() - 3600).abs() < 10,
+        "an opaque token is given an hour"
+    );
+
+    let later = jwt_with_exp(now() + 7200);
+    trigger_with_app_token(&app, &installation, &cloud, &later).await;
+    assert_eq!(
+        stored_app_token(&app, &installation).await.unwrap().0,
+        later
+    );
+    // An older token (a late retry) never replaces a newer one.
+    trigger_with_app_token(&app, &installation, &cloud, &jwt_with_exp(now() + 600)).await;
+    assert_eq!(
+        stored_app_token(&app, &installation).await.unwrap().0,
+        later
+    );
+
+    // A user's call cannot plant one, whatever expiry it claims.
+    let planted = jwt_with_exp(now() + 100_000);
+    let r = app
+        .client
+        .get(app.url("/api/preferences"))
+        .header(
+            "authorization",
+            format!(
+                "Bearer {}",
+                fit(&installation, &cloud, Some("557058:mallory"))
+            ),
+        )
+        .header("x-forge-oauth-system", &planted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        stored_app_token(&app, &installation).await.unwrap().0,
+        later
+    );
+    assert!(
+        !captured_logs().contains(&later),
+        "a token reached the logs"
+    );
+}
