@@ -717,3 +717,42 @@ async fn the_newest_app_system_token_is_kept_encrypted_and_only_from_events() {
         "a token reached the logs"
     );
 }
+
+#[tokio::test]
+async fn concurrent_first_calls_of_two_sites_each_see_their_own_data_and_one_site_per_cloud() {
+    let (_jwks, app) = setup().await;
+    let sites = [install_ids(), install_ids()];
+    // Every first call races to establish its installation; each saves its own label.
+    let first = futures::future::join_all((0..16).map(|i| {
+        let (installation, cloud) = &sites[i % 2];
+        let user = format!("557058:user-{i}");
+        let token = fit(installation, cloud, Some(&user));
+        let app = &app;
+        async move {
+            let label = format!("site{}-user{i}", i % 2);
+            let r = forge_save(app, &token, 0, &prefs_labelled(&label)).await;
+            (r.status, token, label)
+        }
+    }))
+    .await;
+    for (status, _, label) in &first {
+        assert_eq!(*status, 200, "{label}");
+    }
+    // Then reads of both sites interleaved: every answer is its caller's own.
+    let app = &app;
+    let reads = futures::future::join_all(first.iter().map(|(_, token, label)| async move {
+        (labels(&forge_get(app, token).await), json!([label]))
+    }))
+    .await;
+    for (got, want) in reads {
+        assert_eq!(got, want);
+    }
+    for (_, cloud) in &sites {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sites WHERE cloud_id = $1")
+            .bind(cloud)
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "racing first calls established one site per cloudId");
+    }
+}
