@@ -8,6 +8,7 @@ pub mod error;
 pub mod forge;
 pub mod kid;
 pub mod mint;
+pub mod outbound;
 pub mod qsh;
 pub mod token;
 pub mod verify;
