@@ -58,6 +58,12 @@ pub enum AppError {
     /// nothing was written.
     #[error("{message}")]
     KeyServiceBusy { message: String },
+    /// 429: Confluence is rate-limiting this app; nothing that needed it was done.
+    #[error("{message}")]
+    RateLimited { message: String },
+    /// 503: Confluence did not answer (down, slow, or redirected elsewhere).
+    #[error("{message}")]
+    ConfluenceUnavailable { message: String },
     /// 500: a bug on our side. The message is generic on purpose.
     #[error("{message}")]
     Internal { message: String },
@@ -106,6 +112,8 @@ impl TryFrom<ErrorBody> for AppError {
             "store_unavailable" => Self::StoreUnavailable { message },
             "outcome_unknown" => Self::OutcomeUnknown { message },
             "key_service_busy" => Self::KeyServiceBusy { message },
+            "rate_limited" => Self::RateLimited { message },
+            "confluence_unavailable" => Self::ConfluenceUnavailable { message },
             "internal" => Self::Internal { message },
             "transport" => Self::Transport { message },
             other => return Err(format!("unknown error `{other}`")),
@@ -159,6 +167,17 @@ impl AppError {
                 .into(),
         }
     }
+    pub fn confluence_rate_limited() -> Self {
+        Self::RateLimited {
+            message: "Confluence is busy and asked this app to slow down. Try again in a moment."
+                .into(),
+        }
+    }
+    pub fn confluence_unavailable() -> Self {
+        Self::ConfluenceUnavailable {
+            message: "Confluence did not answer in time. Try again in a moment.".into(),
+        }
+    }
     pub fn payload_too_large(limit: usize) -> Self {
         Self::PayloadTooLarge {
             message: format!("The request body is larger than {limit} bytes."),
@@ -192,6 +211,8 @@ impl AppError {
             Self::StoreUnavailable { .. } => "store_unavailable",
             Self::OutcomeUnknown { .. } => "outcome_unknown",
             Self::KeyServiceBusy { .. } => "key_service_busy",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::ConfluenceUnavailable { .. } => "confluence_unavailable",
             Self::Internal { .. } => "internal",
             Self::Transport { .. } => "transport",
         }
@@ -211,7 +232,9 @@ impl AppError {
             Self::ValidationFailed { .. } => S::UNPROCESSABLE_ENTITY,
             Self::StoreUnavailable { .. }
             | Self::OutcomeUnknown { .. }
-            | Self::KeyServiceBusy { .. } => S::SERVICE_UNAVAILABLE,
+            | Self::KeyServiceBusy { .. }
+            | Self::ConfluenceUnavailable { .. } => S::SERVICE_UNAVAILABLE,
+            Self::RateLimited { .. } => S::TOO_MANY_REQUESTS,
             Self::Internal { .. } | Self::Transport { .. } => S::INTERNAL_SERVER_ERROR,
         }
     }
@@ -296,6 +319,8 @@ mod tests {
             AppError::StoreUnavailable { message: message() },
             AppError::OutcomeUnknown { message: message() },
             AppError::KeyServiceBusy { message: message() },
+            AppError::confluence_rate_limited(),
+            AppError::confluence_unavailable(),
             AppError::Internal { message: message() },
             AppError::Transport { message: message() },
         ] {
@@ -323,6 +348,8 @@ mod tests {
             AppError::key_service_busy(),
             AppError::payload_too_large(10),
             AppError::validation(vec![]),
+            AppError::confluence_rate_limited(),
+            AppError::confluence_unavailable(),
         ] {
             let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
             assert_eq!(v["error"], e.code());

@@ -10,6 +10,7 @@ mod error;
 pub mod pages;
 pub mod preferences;
 mod shell;
+pub mod spaces;
 
 pub use error::AppError;
 pub use pages::App;

@@ -18,6 +18,7 @@ fn typical() -> Preferences {
         date_format: DateFormat::Long,
         email_digest: EmailDigest::Weekly,
         default_space_key: Some(" dev ".into()),
+        default_space_name: None,
         favourite_labels: vec!["HowTo".into(), " release-notes ".into(), "team-a".into()],
         items_per_page: 25,
     }

@@ -64,6 +64,9 @@ pub struct Config {
     /// lines may wait in memory to be written together (WARN and ERROR lines never wait).
     pub log_flush: Duration,
     pub install_keys_url: String,
+    /// `ATLASSIAN_OAUTH_URL`: the authorization server for Connect user impersonation (its
+    /// token endpoint is `<url>/oauth2/token`; also the `aud` of assertions).
+    pub oauth_url: String,
     /// How install keys are fetched and remembered; `key_ttl` is `CONNECT_INSTALL_KEY_TTL_SECS`
     /// (default 24 h), the rest are fixed (tests shorten them).
     pub install_key_policy: InstallKeyPolicy,
@@ -191,6 +194,15 @@ impl Config {
         .to_string()
         .trim_end_matches('/')
         .to_string();
+        let oauth_url = parse_url(
+            "ATLASSIAN_OAUTH_URL",
+            &var("ATLASSIAN_OAUTH_URL")
+                .unwrap_or_else(|| connect::outbound::ATLASSIAN_OAUTH_URL.into()),
+            env,
+        )?
+        .to_string()
+        .trim_end_matches('/')
+        .to_string();
         let all_js_url = parse_url(
             "CONNECT_ALL_JS_URL",
             &var("CONNECT_ALL_JS_URL").unwrap_or_else(|| DEFAULT_ALL_JS_URL.into()),
@@ -297,6 +309,7 @@ impl Config {
             page_cache_bytes,
             log_flush,
             install_keys_url,
+            oauth_url,
             install_key_policy,
             all_js_url,
             tenant_secret_keys,

@@ -10,5 +10,6 @@ pub mod db;
 pub mod forge;
 pub mod http;
 pub mod key_fetch;
+pub mod outbound;
 pub mod startup;
 pub mod state;

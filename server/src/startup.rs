@@ -23,6 +23,7 @@ use crate::forge::Forge;
 use crate::forge::jwks::ForgeJwks;
 use crate::forge::verifier::ForgeVerifier;
 use crate::http::csp::{self, PagePolicy};
+use crate::outbound::{Outbound, OutboundConfig, RetryPolicy};
 use crate::state::{AppState, Shared};
 use app::preferences::store::{PreferencesService, PreferencesStore};
 use connect::forge::FitPolicy;
@@ -32,6 +33,9 @@ pub const DEV_KEY_FILE: &str = "data/tenant-secret.key";
 
 /// Everything that can stop start-up, as one printable line.
 pub type StartupError = String;
+
+/// The largest product API answer read (a page of 250 spaces is about 150 KB).
+const MAX_PRODUCT_BODY: usize = 2 * 1024 * 1024;
 
 pub async fn build(
     config: Config,
@@ -98,6 +102,13 @@ pub async fn build(
     } else {
         Arc::new(store)
     };
+    let outbound = Outbound::new(OutboundConfig {
+        oauth_url: config.oauth_url.clone(),
+        app_key: config.app_key.clone(),
+        allow_plain_http: !config.is_production(),
+        retry: RetryPolicy::default(),
+        max_body: MAX_PRODUCT_BODY,
+    })?;
     let pages = (config.page_cache_bytes > 0).then(|| PageCache::new(config.page_cache_bytes));
     let page_policy = PagePolicy::new(&config, &csp::shell_scripts(leptos_options.clone()));
     let state = AppState::new(Shared {
@@ -111,6 +122,7 @@ pub async fn build(
         descriptor: Arc::new(descriptor),
         forge,
         site_caches,
+        outbound,
     });
     Ok((crate::http::routes::router(state.clone()), state))
 }

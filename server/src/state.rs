@@ -14,6 +14,7 @@ use crate::connect::verifier::Verifier;
 use crate::db::Db;
 use crate::forge::Forge;
 use crate::http::csp::PagePolicy;
+use crate::outbound::Outbound;
 use app::preferences::store::PreferencesService;
 
 #[derive(Clone)]
@@ -46,6 +47,8 @@ pub struct Shared {
     pub page_policy: PagePolicy,
     /// Forge Remote (`None`: `FORGE_APP_ID` unset, every Bearer token is refused).
     pub forge: Option<Arc<Forge>>,
+    /// Calls to Atlassian (the product REST API, the authorization server).
+    pub outbound: Arc<Outbound>,
     /// Drop everything cached by site id (called after sites merged).
     pub site_caches: Vec<Arc<dyn Fn() + Send + Sync>>,
 }

@@ -8,6 +8,7 @@ use leptos::server::codee;
 
 use crate::AppError;
 use crate::client::resize_iframe;
+use crate::pages::space_picker::{SpaceChoice, SpacePicker};
 use crate::preferences::{
     DateFormat, EmailDigest, FieldError, ITEMS_PER_PAGE_RANGE, Locale, Preferences,
     PreferencesView, Theme, dates::format_date, get_preferences, save_preferences, validate_label,
@@ -150,6 +151,7 @@ fn field_error_text(code: &str) -> &'static str {
             "Use letters and digits only (or ~ and an account id for a personal space)."
         }
         "out_of_range" => "Choose a number from 5 to 100.",
+        "not_found" => "You can't see a space with this key in Confluence.",
         "not_a_number" => "Enter a whole number.",
         _ => "This value is not valid.",
     }
@@ -188,6 +190,11 @@ fn digest_value(d: EmailDigest) -> &'static str {
     }
 }
 
+/// The saved space key and the name the server confirmed for it.
+fn saved_space(p: &Preferences) -> Option<(String, Option<String>)> {
+    (p.default_space_key.clone()).map(|key| (key, p.default_space_name.clone()))
+}
+
 /// The form's state: one signal per field, so every control updates only what it shows.
 #[derive(Clone, Copy)]
 struct Draft {
@@ -195,7 +202,7 @@ struct Draft {
     locale: RwSignal<Locale>,
     date_format: RwSignal<DateFormat>,
     email_digest: RwSignal<EmailDigest>,
-    space_key: RwSignal<String>,
+    space: SpaceChoice,
     labels: RwSignal<Vec<String>>,
     items_per_page: RwSignal<String>,
 }
@@ -207,7 +214,10 @@ impl Draft {
             locale: RwSignal::new(p.locale),
             date_format: RwSignal::new(p.date_format),
             email_digest: RwSignal::new(p.email_digest),
-            space_key: RwSignal::new(p.default_space_key.clone().unwrap_or_default()),
+            space: SpaceChoice {
+                key: RwSignal::new(p.default_space_key.clone().unwrap_or_default()),
+                saved: RwSignal::new(saved_space(p)),
+            },
             labels: RwSignal::new(p.favourite_labels.clone()),
             items_per_page: RwSignal::new(p.items_per_page.to_string()),
         }
@@ -218,8 +228,10 @@ impl Draft {
         self.locale.set(p.locale);
         self.date_format.set(p.date_format);
         self.email_digest.set(p.email_digest);
-        self.space_key
+        self.space
+            .key
             .set(p.default_space_key.clone().unwrap_or_default());
+        self.space.saved.set(saved_space(p));
         self.labels.set(p.favourite_labels.clone());
         self.items_per_page.set(p.items_per_page.to_string());
     }
@@ -232,7 +244,8 @@ impl Draft {
             locale: self.locale.get(),
             date_format: self.date_format.get(),
             email_digest: self.email_digest.get(),
-            default_space_key: Some(self.space_key.get()),
+            default_space_key: Some(self.space.key.get()),
+            default_space_name: None,
             favourite_labels: self.labels.get(),
             items_per_page: *items.as_ref().unwrap_or(&0),
         }
@@ -450,13 +463,10 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
                             digest_text(d).to_string()
                         })
                     />
-                    <TextField
-                        id="default-space-key"
-                        name="default_space_key"
-                        label="Default space key"
-                        hint="Optional. The space the app opens first, e.g. DEV."
-                        value=draft.space_key
+                    <SpacePicker
+                        choice=draft.space
                         error=field_error("default_space_key")
+                        disabled=!can_edit
                     />
                     <TextField
                         id="items-per-page"
@@ -833,20 +843,28 @@ fn Summary(draft: Draft, updated_at: RwSignal<Option<i64>>, site_url: String) ->
         EmailDigest::Weekly => "You'll get a digest every Monday.",
     };
     let space = move || {
-        let key = draft.space_key.get().trim().to_ascii_uppercase();
+        let key = draft.space.key.get().trim().to_ascii_uppercase();
         (!key.is_empty() && crate::preferences::validate_space_key(&key).is_ok()).then(|| {
-            // A Forge-only install does not tell the site's address: the key, without a link.
+            // The name the server confirmed when this key was saved, if it is the saved key.
+            let name = (draft.space.saved.get())
+                .filter(|(saved, _)| *saved == key)
+                .and_then(|(_, name)| name);
+            let text = match name {
+                Some(name) => format!("{name} ({key})"),
+                None => key.clone(),
+            };
+            // A Forge-only install does not tell the site's address: the name, without a link.
             let link = if site_url.is_empty() {
-                Either::Left(view! { <strong>{key}</strong> })
+                Either::Left(view! { <strong>{text}</strong> })
             } else {
                 let href = format!("{}/spaces/{}", site_url.trim_end_matches('/'), key);
                 Either::Right(view! {
                     <a href=href target="_blank" rel="noopener noreferrer">
-                        {key}
+                        {text}
                     </a>
                 })
             };
-            view! { <li>"Opens in space " {link} "."</li> }
+            view! { <li id="summary-space">"Opens in space " {link} "."</li> }
         })
     };
     view! {

@@ -62,6 +62,7 @@ pub async fn save_preferences(
 
 #[cfg(feature = "ssr")]
 mod ssr {
+    use super::super::FieldError;
     use super::super::store::{PreferencesService, SaveOutcome, StoreError, StoredPreferences};
     use super::*;
     use crate::auth::AuthCtx;
@@ -117,6 +118,45 @@ mod ssr {
         Ok(view(caller, stored))
     }
 
+    /// The space key checked with Confluence, as the user: a key that is still the stored one
+    /// keeps its stored name; a new key must exist and be visible to the user (422
+    /// `not_found` otherwise) and takes Confluence's name for it. When Confluence cannot be
+    /// asked (down, rate-limiting, or not reachable for this install) the key is kept
+    /// unchecked, without a name, so the rest of the save is not lost.
+    async fn with_checked_space(
+        caller: &AuthCtx,
+        account_id: &str,
+        mut preferences: Preferences,
+    ) -> Result<Preferences, AppError> {
+        preferences.default_space_name = None;
+        let Some(key) = preferences.default_space_key.clone() else {
+            return Ok(preferences);
+        };
+        let stored = store()?
+            .0
+            .load(&caller.site_id, account_id)
+            .await
+            .map_err(store_error)?
+            .map(|s| s.preferences)
+            .filter(|p| p.default_space_key.as_deref() == Some(key.as_str()));
+        if let Some(stored) = stored {
+            preferences.default_space_name = stored.default_space_name;
+            return Ok(preferences);
+        }
+        match crate::spaces::ssr::directory()?.0.find(&key).await {
+            Ok(Some(space)) => preferences.default_space_name = Some(space.name),
+            Ok(None) => {
+                return Err(AppError::validation(vec![FieldError::new(
+                    "default_space_key",
+                    "not_found",
+                )]));
+            }
+            // Logged where it happened; the key is kept as typed.
+            Err(_) => {}
+        }
+        Ok(preferences)
+    }
+
     pub async fn save(
         caller: &AuthCtx,
         base_revision: i64,
@@ -134,6 +174,7 @@ mod ssr {
                 message: "base_revision must not be negative.".into(),
             });
         }
+        let preferences = with_checked_space(caller, account_id, preferences).await?;
         match store()?
             .0
             .save(&caller.site_id, account_id, base_revision, &preferences)

@@ -136,6 +136,10 @@ pub struct Preferences {
     pub email_digest: EmailDigest,
     /// The space the app opens by default; `None` means "ask each time".
     pub default_space_key: Option<String>,
+    /// That space's name as Confluence gave it when the key was saved; `None` when it could not
+    /// be checked. Set by the server on save (what a client sends here is not used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_space_name: Option<String>,
     pub favourite_labels: Vec<String>,
     pub items_per_page: u16,
 }
@@ -148,6 +152,7 @@ impl Default for Preferences {
             date_format: DateFormat::Iso,
             email_digest: EmailDigest::Weekly,
             default_space_key: None,
+            default_space_name: None,
             favourite_labels: Vec::new(),
             items_per_page: 25,
         }
@@ -163,7 +168,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: impl Into<String>, code: &str) -> Self {
+    pub(crate) fn new(field: impl Into<String>, code: &str) -> Self {
         Self {
             field: field.into(),
             code: code.into(),
@@ -198,6 +203,9 @@ impl Preferences {
                     k.to_ascii_uppercase()
                 }
             });
+        if self.default_space_key.is_none() {
+            self.default_space_name = None;
+        }
         self
     }
 

@@ -64,6 +64,8 @@ pub struct Tenant {
     pub secret: SharedSecret,
     pub base_url: String,
     pub display_url: Option<String>,
+    /// From the install payload: the OAuth client for user impersonation, if Atlassian sent one.
+    pub oauth_client_id: Option<String>,
 }
 
 impl Tenant {
@@ -149,7 +151,8 @@ impl Weighed for CachedTenant {
             + t.site_id.len()
             + t.secret.as_bytes().len()
             + t.base_url.len()
-            + t.display_url.as_ref().map_or(0, String::len)) as u64
+            + t.display_url.as_ref().map_or(0, String::len)
+            + t.oauth_client_id.as_ref().map_or(0, String::len)) as u64
     }
 }
 
@@ -239,6 +242,7 @@ impl Verifier {
                 secret,
                 base_url: row.base_url,
                 display_url: row.display_url,
+                oauth_client_id: row.oauth_client_id,
             },
             state: row.state,
         };

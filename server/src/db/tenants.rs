@@ -49,6 +49,7 @@ pub struct TenantRow {
     pub shared_secret_enc: String,
     pub base_url: String,
     pub display_url: Option<String>,
+    pub oauth_client_id: Option<String>,
     pub state: TenantState,
 }
 
@@ -75,7 +76,7 @@ pub struct InstallRecord {
 pub async fn find(db: &Db, client_key: &str) -> Result<Option<TenantRow>, DbError> {
     let row = sqlx::query(
         "SELECT client_key, COALESCE(site_id, client_key) AS site_id, shared_secret_enc, \
-            base_url, display_url, state FROM tenants WHERE client_key = $1",
+            base_url, display_url, oauth_client_id, state FROM tenants WHERE client_key = $1",
     )
     .bind(client_key)
     .fetch_optional(db.pool())
@@ -88,6 +89,7 @@ pub async fn find(db: &Db, client_key: &str) -> Result<Option<TenantRow>, DbErro
             shared_secret_enc: r.try_get("shared_secret_enc")?,
             base_url: r.try_get("base_url")?,
             display_url: r.try_get("display_url")?,
+            oauth_client_id: r.try_get("oauth_client_id")?,
             state: TenantState::parse(&state)
                 .ok_or_else(|| DbError::Failed(format!("unknown tenant state {state:?}")))?,
         })

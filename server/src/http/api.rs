@@ -18,8 +18,11 @@ use leptos::server_fn::axum::{get_server_fn_service, server_fn_paths};
 use crate::http::caller::ApiCaller;
 use crate::http::errors::json_error;
 use crate::http::owner;
+use crate::outbound::spaces::ProductSpaces;
 use crate::state::AppState;
 use app::AppError;
+use app::spaces::directory::SpaceService;
+use std::sync::Arc;
 
 /// The largest request body a server function accepts.
 pub const MAX_API_BODY: usize = 16 * 1024;
@@ -28,7 +31,11 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 pub async fn server_fn(
     State(state): State<AppState>,
-    ApiCaller { auth, transport }: ApiCaller,
+    ApiCaller {
+        auth,
+        transport,
+        access,
+    }: ApiCaller,
     req: Request<Body>,
 ) -> Response {
     let (parts, body) = req.into_parts();
@@ -50,12 +57,18 @@ pub async fn server_fn(
 
     tracing::debug!(token_kind = transport, "api call");
     let preferences = state.preferences.clone();
+    let spaces = SpaceService(Arc::new(ProductSpaces::new(
+        Arc::clone(&state.outbound),
+        access,
+        auth.site_url.clone(),
+    )));
     // A root of this call's own: never a child of whatever owner the thread holds (a page
     // render suspended on this thread, say), so it sees only the contexts provided here.
     let owner = owner::request_root(None);
     let run = owner.with(|| {
         provide_context(auth);
         provide_context(preferences);
+        provide_context(spaces);
         service.run(req)
     });
     let res = owner::scoped(&owner, run).await;

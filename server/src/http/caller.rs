@@ -9,16 +9,27 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
 use crate::connect::extractors::ContextJwt;
 use crate::forge::extractors::{ForgeRejection, authenticate, bearer_token};
+use crate::outbound::ProductAccess;
 use crate::state::AppState;
 use app::auth::AuthCtx;
 
-/// The verified caller of an API route, and the transport that carried it (for logs only).
+/// The verified caller of an API route, the transport that carried it (for logs only), and how
+/// calls to Atlassian made for it act (as this caller, never anyone else).
 pub struct ApiCaller {
     pub auth: AuthCtx,
     pub transport: &'static str,
+    pub access: ProductAccess,
 }
+
+/// The header Forge carries the user's Atlassian API token in (`auth.appUserToken`): used only
+/// to call Atlassian for that user, never to authenticate the call.
+const FORGE_USER_TOKEN: &str = "x-forge-oauth-user";
 
 impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = Response;
@@ -36,15 +47,19 @@ impl FromRequestParts<AppState> for ApiCaller {
             let ContextJwt(verified) = ContextJwt::from_request_parts(parts, state)
                 .await
                 .map_err(IntoResponse::into_response)?;
-            let tenant = verified.tenant;
+            let tenant = Arc::new(verified.tenant);
             return Ok(Self {
                 auth: AuthCtx {
                     site_id: tenant.site_id.clone(),
-                    account_id: verified.claims.sub,
-                    site_url: tenant.into_site_url(),
+                    account_id: verified.claims.sub.clone(),
+                    site_url: tenant.site_url().to_owned(),
                     host_locale: None,
                 },
                 transport: verified.kind.as_str(),
+                access: ProductAccess::Connect {
+                    tenant,
+                    account_id: verified.claims.sub,
+                },
             });
         }
         let token = bearer_token(&parts.headers)
@@ -56,6 +71,10 @@ impl FromRequestParts<AppState> for ApiCaller {
         let Some(principal) = &caller.fit.principal else {
             return Err(ForgeRejection::NoPrincipal.logged().into_response());
         };
+        let user_token = (parts.headers.get(FORGE_USER_TOKEN))
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .map(|v| Arc::new(SecretString::from(v)));
         Ok(Self {
             auth: AuthCtx {
                 account_id: Some(principal.as_str().to_owned()),
@@ -64,6 +83,10 @@ impl FromRequestParts<AppState> for ApiCaller {
                 host_locale: None,
             },
             transport: "forge",
+            access: ProductAccess::Forge {
+                api_base_url: caller.fit.api_base_url.clone(),
+                user_token,
+            },
         })
     }
 }

@@ -1,0 +1,33 @@
+//! Confluence spaces as the signed-in user sees them: the listing behind the space picker, and
+//! the check a save makes of the chosen space. The server implements [`directory::SpaceDirectory`]
+//! with its outbound client, bound to the verified caller; this crate never sees a credential.
+
+mod api;
+#[cfg(feature = "ssr")]
+pub mod directory;
+
+#[cfg(feature = "ssr")]
+pub(crate) use api::ssr;
+pub use api::*;
+
+use serde::{Deserialize, Serialize};
+
+/// One space: its key, its name, and its address on the site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Space {
+    pub key: String,
+    pub name: String,
+    pub url: String,
+}
+
+/// One page of spaces; `next_cursor` continues the listing (`None`: that was all).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpacePage {
+    pub spaces: Vec<Space>,
+    pub next_cursor: Option<String>,
+}
+
+/// The longest search text accepted.
+pub const MAX_QUERY_CHARS: usize = 100;
+/// The longest cursor accepted (Confluence's are opaque base64-like strings).
+pub const MAX_CURSOR_CHARS: usize = 1024;
