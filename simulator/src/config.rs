@@ -11,7 +11,9 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:3100";
 pub const DEFAULT_APP_URL: &str = "http://127.0.0.1:3000";
 /// Lifetime of context tokens (`AP.context.getToken()`), as Atlassian issues them.
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 900;
-/// Upper bound for the context-token lifetime (env and admin API).
+/// Lifetime of OAuth access tokens from the JWT-bearer token endpoint (`expires_in`).
+pub const DEFAULT_OAUTH_TOKEN_LIFETIME_SECS: u64 = 900;
+/// Upper bound for the context-token and OAuth access-token lifetimes (env and admin API).
 pub const MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
 /// The Forge app id the simulator signs for unless `SIM_FORGE_APP_ID` says otherwise. A fixed
 /// made-up id, so `scripts/dev.sh` can give the app the same `FORGE_APP_ID` without asking.
@@ -33,6 +35,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Initial lifetime of context tokens, in seconds.
     pub token_lifetime_secs: u64,
+    /// Initial lifetime of OAuth access tokens (`POST /oauth2/token`), in seconds.
+    pub oauth_token_lifetime_secs: u64,
     /// Install every site in the background once the app answers.
     pub auto_install: bool,
     /// Play Forge too (`SIM_FORGE`, default on): FIT signing keys, the JWKS, Forge installs.
@@ -142,6 +146,13 @@ impl Config {
                 message,
             })?,
         };
+        let oauth_token_lifetime_secs = match get("SIM_OAUTH_TOKEN_LIFETIME_SECS") {
+            None => DEFAULT_OAUTH_TOKEN_LIFETIME_SECS,
+            Some(v) => parse_lifetime(&v).map_err(|message| ConfigError {
+                var: "SIM_OAUTH_TOKEN_LIFETIME_SECS",
+                message,
+            })?,
+        };
         let auto_install = match get("SIM_AUTO_INSTALL") {
             None => true,
             Some(v) => parse_bool(&v).ok_or_else(|| ConfigError {
@@ -155,6 +166,7 @@ impl Config {
             app_url,
             public_url,
             token_lifetime_secs,
+            oauth_token_lifetime_secs,
             auto_install,
             forge,
         })
@@ -168,6 +180,7 @@ impl Config {
             app_url: parse_app_url(app_url)?,
             public_url: None,
             token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
+            oauth_token_lifetime_secs: DEFAULT_OAUTH_TOKEN_LIFETIME_SECS,
             auto_install: false,
             forge: Some(ForgeConfig::development()),
         })
@@ -281,6 +294,7 @@ mod tests {
         );
         assert_eq!(c.public_url, None);
         assert_eq!(c.token_lifetime_secs, 900);
+        assert_eq!(c.oauth_token_lifetime_secs, 900);
         assert!(c.auto_install);
         let forge = c.forge.unwrap();
         assert_eq!(forge, ForgeConfig::development());
@@ -331,6 +345,7 @@ mod tests {
             ("SIM_APP_URL", "http://127.0.0.1:3000/app/"),
             ("SIM_PUBLIC_URL", "http://localhost:4100/"),
             ("SIM_TOKEN_LIFETIME_SECS", "5"),
+            ("SIM_OAUTH_TOKEN_LIFETIME_SECS", "7"),
             ("SIM_AUTO_INSTALL", "false"),
         ])
         .unwrap();
@@ -338,6 +353,7 @@ mod tests {
         assert_eq!(c.healthz_url(), "http://127.0.0.1:3000/app/healthz");
         assert_eq!(c.public_url.as_deref(), Some("http://localhost:4100"));
         assert_eq!(c.token_lifetime_secs, 5);
+        assert_eq!(c.oauth_token_lifetime_secs, 7);
         assert!(!c.auto_install);
     }
 
@@ -352,6 +368,7 @@ mod tests {
             ("SIM_TOKEN_LIFETIME_SECS", "0"),
             ("SIM_TOKEN_LIFETIME_SECS", "-1"),
             ("SIM_TOKEN_LIFETIME_SECS", "999999"),
+            ("SIM_OAUTH_TOKEN_LIFETIME_SECS", "0"),
             ("SIM_AUTO_INSTALL", "maybe"),
             ("SIM_FORGE", "sometimes"),
             ("SIM_FORGE_APP_ID", "ari:cloud:ecosystem::app/NOT-A-UUID"),

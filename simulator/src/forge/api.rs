@@ -6,7 +6,7 @@ use super::fit::{self, DEFAULT_FIT_LIFETIME_SECS, FitSpec, MAX_MINT_LIFETIME_SEC
 use super::install::{self, ForgeOutcome};
 use super::keys::{self, new_fit_kid};
 use super::{Forge, ForgeError};
-use crate::api::{ApiError, find_site, find_user, wants_html};
+use crate::api::{ApiError, find_site, find_user, optional_json, wants_html};
 use crate::keys::SigningKey;
 use crate::state::{AppState, Simulator};
 use axum::body::Bytes;
@@ -17,7 +17,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use connect::forge::EnvironmentId;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::future::Future;
 
@@ -49,23 +48,6 @@ pub fn state_json(sim: &Simulator, forge: &Forge) -> Value {
 
 async fn forge_state(State(sim): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(state_json(&sim, sim.forge()?)))
-}
-
-/// A JSON body that may be empty (then `T::default()`); anything else is a 400 showing `example`.
-fn optional_json<T: DeserializeOwned + Default>(
-    body: &Bytes,
-    example: &str,
-) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("expected a JSON body like {example}: {e}"),
-        )
-    })
 }
 
 #[derive(Debug, Default, Deserialize)]
