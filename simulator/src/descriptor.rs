@@ -291,6 +291,15 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn scopes_are_upper_cased() {
+        let mut v = sample("http://127.0.0.1:3000");
+        v["scopes"] = json!(["read", "ACT_AS_USER"]);
+        let d = parse(&v).unwrap();
+        assert_eq!(d.scopes, ["READ", "ACT_AS_USER"]);
+        assert!(d.has_scope("READ") && d.has_scope("ACT_AS_USER") && !d.has_scope("WRITE"));
+    }
+
+    #[test]
     fn parses_the_app_descriptor() {
         let d = parse(&sample("http://127.0.0.1:3000")).unwrap();
         assert_eq!(d.key, "connect-prefs");
