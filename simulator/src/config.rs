@@ -19,6 +19,10 @@ pub const MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
 /// made-up id, so `scripts/dev.sh` can give the app the same `FORGE_APP_ID` without asking.
 pub const DEFAULT_FORGE_APP_ID: &str =
     "ari:cloud:ecosystem::app/8db517b3-b937-4884-aa7b-79acfdcaffda";
+/// Where FITs say the site's product API is (`app.apiBaseUrl` = this + `/<cloudId>`) unless
+/// `SIM_FORGE_API_BASE_URL` says otherwise. Atlassian's: the app's FIT verifier accepts only
+/// URLs under its configured prefix.
+pub const DEFAULT_FORGE_API_BASE_URL: &str = "https://api.atlassian.com/ex/confluence";
 /// The environment part of the default development environment: unless
 /// `SIM_FORGE_ENVIRONMENT_ID` says otherwise, FITs carry
 /// `ari:cloud:ecosystem::environment/<app uuid>/<this>` with type `DEVELOPMENT`.
@@ -50,6 +54,9 @@ pub struct ForgeConfig {
     pub app_id: AppId,
     /// `SIM_FORGE_ENVIRONMENT_ID`: an environment of that app, presented as `DEVELOPMENT`.
     pub environment_id: EnvironmentId,
+    /// `SIM_FORGE_API_BASE_URL`, without a trailing `/`: FITs carry `{this}/{cloudId}`. Point
+    /// it at `{public url}/ex/confluence` to have the app call the simulator.
+    pub api_base_url: String,
 }
 
 impl ForgeConfig {
@@ -59,6 +66,7 @@ impl ForgeConfig {
         Self {
             environment_id: default_environment(&app_id),
             app_id,
+            api_base_url: DEFAULT_FORGE_API_BASE_URL.to_owned(),
         }
     }
 }
@@ -77,7 +85,8 @@ fn default_environment(app_id: &AppId) -> EnvironmentId {
     .expect("DEFAULT_FORGE_ENVIRONMENT_UUID is a lower-case UUID")
 }
 
-/// `SIM_FORGE`, `SIM_FORGE_APP_ID`, `SIM_FORGE_ENVIRONMENT_ID`. The ids are checked even with
+/// `SIM_FORGE`, `SIM_FORGE_APP_ID`, `SIM_FORGE_ENVIRONMENT_ID`, `SIM_FORGE_API_BASE_URL`. The
+/// ids are checked even with
 /// Forge off, so a typo shows at once rather than on the day Forge is turned on.
 fn parse_forge(get: &impl Fn(&str) -> Option<String>) -> Result<Option<ForgeConfig>, ConfigError> {
     let enabled = match get("SIM_FORGE") {
@@ -109,9 +118,17 @@ fn parse_forge(get: &impl Fn(&str) -> Option<String>) -> Result<Option<ForgeConf
                 ),
             })?,
     };
+    let api_base_url = match get("SIM_FORGE_API_BASE_URL") {
+        None => DEFAULT_FORGE_API_BASE_URL.to_owned(),
+        Some(v) => parse_http_url("SIM_FORGE_API_BASE_URL", &v)?
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned(),
+    };
     Ok(enabled.then_some(ForgeConfig {
         app_id,
         environment_id,
+        api_base_url,
     }))
 }
 
@@ -306,6 +323,7 @@ mod tests {
             )
         );
         assert!(forge.environment_id.is_of(&forge.app_id));
+        assert_eq!(forge.api_base_url, DEFAULT_FORGE_API_BASE_URL);
     }
 
     #[test]
@@ -336,6 +354,14 @@ mod tests {
         .unwrap();
         assert_eq!(c.forge.unwrap().environment_id.as_str(), env);
         assert_eq!(config(&[("SIM_FORGE", "off")]).unwrap().forge, None);
+        let c = config(&[(
+            "SIM_FORGE_API_BASE_URL",
+            "http://127.0.0.1:3100/ex/confluence/",
+        )]);
+        assert_eq!(
+            c.unwrap().forge.unwrap().api_base_url,
+            "http://127.0.0.1:3100/ex/confluence"
+        );
     }
 
     #[test]
@@ -382,6 +408,8 @@ mod tests {
                 "ari:cloud:ecosystem::environment/0b9c4f3e-1111-4222-8333-944455556666/1e468bcd-89ab-49f0-a648-14620b9cde00",
             ),
             ("SIM_FORGE_ENVIRONMENT_ID", "DEVELOPMENT"),
+            ("SIM_FORGE_API_BASE_URL", "api.atlassian.com/ex/confluence"),
+            ("SIM_FORGE_API_BASE_URL", "http://127.0.0.1:3100/ex?x=1"),
         ];
         for (var, value) in cases {
             let err = config(&[(var, value)]).unwrap_err();

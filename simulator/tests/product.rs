@@ -956,3 +956,93 @@ async fn received_log_records_host_and_scheme_never_tokens() {
     assert!(!text.contains("limit"));
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forge_user_tokens_read_spaces_on_the_api_gateway() {
+    let app = start_app(json!(["READ", "ACT_AS_USER"])).await;
+    let mut config = simulator::Config::for_app(&app.base_url).unwrap();
+    config.forge.as_mut().unwrap().api_base_url = "http://127.0.0.1:9/ex/confluence".to_owned();
+    let sim = Sim::start(config).await;
+    let (status, body) = sim
+        .call("POST", "/api/sites/acme/forge/install", None)
+        .await;
+    assert_eq!(
+        (status, body["installed"].clone()),
+        (200, json!(true)),
+        "{body}"
+    );
+
+    let (status, minted) = sim
+        .call(
+            "POST",
+            "/api/sites/acme/forge/fit",
+            Some(json!({"user": "alice"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{minted}");
+    let cloud_id = minted["cloud_id"].as_str().unwrap();
+    assert_eq!(
+        minted["api_base_url"],
+        format!("http://127.0.0.1:9/ex/confluence/{cloud_id}")
+    );
+    // The FIT names the configured API base.
+    let payload = minted["token"].as_str().unwrap().split('.').nth(1).unwrap();
+    let payload: Value = {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    assert_eq!(payload["app"]["apiBaseUrl"], minted["api_base_url"]);
+    let user_token = minted["oauth_user"].as_str().unwrap().to_owned();
+
+    // On the gateway, as alice: her private space too; the links are the site's.
+    let gateway = format!("/ex/confluence/{cloud_id}/wiki/api/v2/spaces");
+    let (status, body) = get(
+        &sim,
+        &format!("{gateway}?keys=APRIV,BPRIV,ENG"),
+        Some(&format!("Bearer {user_token}")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(keys(&body), ["APRIV", "ENG"]);
+    assert_eq!(
+        body["_links"]["base"],
+        format!("{}/sites/acme/wiki", sim.url)
+    );
+    let (status, body) = get(
+        &sim,
+        &format!("{gateway}/1000033"),
+        Some(&format!("Bearer {user_token}")),
+    )
+    .await;
+    assert_eq!((status, body["key"].clone()), (200, json!("APRIV")));
+    // No Connect JWT on the gateway; unknown cloudId; no user, no token.
+    let (status, body) = get(&sim, &gateway, Some("JWT a.b.c")).await;
+    assert_eq!(
+        (status, body["errors"][0]["detail"].clone()),
+        (401, json!("jwt_not_accepted_on_gateway"))
+    );
+    let (status, _) = get(
+        &sim,
+        "/ex/confluence/nope/wiki/api/v2/spaces",
+        Some(&format!("Bearer {user_token}")),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (_, minted) = sim.call("POST", "/api/sites/acme/forge/fit", None).await;
+    assert_eq!(minted["oauth_user"], Value::Null);
+    // The site is not Connect-installed: the Forge token still works (it needs Forge only)…
+    let (status, _) = get(&sim, SPACES, Some(&format!("Bearer {user_token}"))).await;
+    assert_eq!(status, 200);
+    // …until the Forge uninstall.
+    sim.call("POST", "/api/sites/acme/forge/uninstall", None)
+        .await;
+    let (status, body) = get(&sim, &gateway, Some(&format!("Bearer {user_token}"))).await;
+    assert_eq!(
+        (status, body["errors"][0]["detail"].clone()),
+        (401, json!("app_not_installed"))
+    );
+    sim.stop().await;
+}

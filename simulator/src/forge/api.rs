@@ -43,6 +43,7 @@ pub fn state_json(sim: &Simulator, forge: &Forge) -> Value {
         "published_kids": forge.keys.kids(),
         "jwks_fetches": forge.keys.jwks_fetches(),
         "fit_lifetime_secs": DEFAULT_FIT_LIFETIME_SECS,
+        "api_base_url": forge.config.api_base_url,
     })
 }
 
@@ -112,10 +113,8 @@ async fn mint_fit(
         r#"{"user": "alice", "module": {"type": "confluence:globalPage", "key": "preferences"}, "lifetime_secs": 25}"#,
     )?;
     let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message);
-    let principal = match request.user.as_deref() {
-        None => None,
-        Some(slug) => fit::principal_of(find_user(slug)?),
-    };
+    let user = request.user.as_deref().map(find_user).transpose()?;
+    let principal = user.and_then(fit::principal_of);
     let (environment_id, default_type) = match request.environment {
         None => (
             forge.config.environment_id.to_string(),
@@ -143,7 +142,13 @@ async fn mint_fit(
         environment_type: request.environment_type.or(default_type),
         lifetime_secs,
     };
-    Ok(Json(fit::issue(forge, site, &spec)?))
+    let mut minted = fit::issue(forge, site, &spec)?;
+    if let Some(user) = user.filter(|u| u.account_id.is_some()) {
+        let token = crate::product::oauth::forge_user_token(&sim, site, user)
+            .map_err(ForgeError::Random)?;
+        minted.oauth_user = Some(token);
+    }
+    Ok(Json(minted))
 }
 
 /// Runs a Forge install action for the site; browsers (HTML forms) go back to the index.

@@ -1,10 +1,12 @@
 //! Who is calling the product API: the installed app with a Connect JWT in `Authorization`
 //! (HS256 with the site's current shared secret, `iss` = the app key, `qsh` over the path
 //! relative to the site's baseUrl, so `/wiki` is stripped), or a user with a bearer token the
-//! token endpoint issued for this site. A token in `?jwt=` is refused. Refusals carry a static
+//! token endpoint (or Forge) issued for this site; on the API gateway only the latter. A token
+//! in `?jwt=` is refused. Refusals carry a static
 //! reason for the log and the 401 detail, never token text.
 
 use super::atlassian_error;
+use super::oauth::Issuer;
 use crate::sites::{Site, User};
 use crate::state::{Simulator, now, now_ms};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
@@ -16,6 +18,16 @@ use tracing::info;
 pub const MAX_APP_JWT_LIFETIME_SECS: i64 = 3600;
 /// How far in the future `iat` may be (clock skew).
 const IAT_LEEWAY_SECS: i64 = 60;
+
+/// Where a request arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// Under the site's baseUrl: app JWTs and bearer tokens.
+    Site,
+    /// On the API gateway (`/ex/confluence/{cloudId}`): bearer tokens only, as
+    /// `api.atlassian.com` takes no Connect JWT.
+    Gateway,
+}
 
 /// On whose behalf a request is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,11 +74,12 @@ pub fn base_path(site: &Site) -> String {
 pub fn authenticate(
     sim: &Simulator,
     site: &Site,
+    surface: Surface,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<Caller, Refusal> {
-    let outcome = check(sim, site, method, uri, headers);
+    let outcome = check(sim, site, surface, method, uri, headers);
     if let Err(Refusal(reason)) = outcome {
         info!(
             site = site.slug,
@@ -81,6 +94,7 @@ pub fn authenticate(
 fn check(
     sim: &Simulator,
     site: &Site,
+    surface: Surface,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -102,6 +116,9 @@ fn check(
         .map(|(s, c)| (s, c.trim()))
         .ok_or(Refusal("malformed_authorization"))?;
     if scheme.eq_ignore_ascii_case("JWT") {
+        if surface == Surface::Gateway {
+            return Err(Refusal("jwt_not_accepted_on_gateway"));
+        }
         app_jwt(site, credential, method, uri, now())
     } else if scheme.eq_ignore_ascii_case("Bearer") {
         bearer(sim, site, credential)
@@ -162,7 +179,11 @@ fn bearer(sim: &Simulator, site: &Site, token: &str) -> Result<Caller, Refusal> 
     if grant.site != site.slug {
         return Err(Refusal("token_for_another_site"));
     }
-    if site.installation().is_none() {
+    let installed = match grant.issuer {
+        Issuer::Connect => site.installation().is_some(),
+        Issuer::Forge => site.forge_installation().is_some(),
+    };
+    if !installed {
         return Err(Refusal("app_not_installed"));
     }
     Ok(Caller {

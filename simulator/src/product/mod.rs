@@ -70,6 +70,14 @@ pub fn routes() -> Router<AppState> {
             "/sites/{site}/wiki/api/v2/spaces/{id}",
             get(spaces::get_one),
         )
+        .route(
+            "/ex/confluence/{cloud_id}/wiki/api/v2/spaces",
+            get(spaces::gateway_list),
+        )
+        .route(
+            "/ex/confluence/{cloud_id}/wiki/api/v2/spaces/{id}",
+            get(spaces::gateway_get_one),
+        )
         .route("/oauth2/token", post(oauth::token))
         .route("/api/oauth/revoke", post(oauth::revoke))
         .route(

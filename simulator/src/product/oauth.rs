@@ -34,9 +34,20 @@ pub const ACT_AS_USER: &str = "ACT_AS_USER";
 /// Expired tokens are forgotten this long after expiry (until then they answer "expired").
 const FORGET_AFTER_MS: i64 = 3_600_000;
 
+/// Who issued an access token, and so which installation it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issuer {
+    /// The JWT-bearer token endpoint: needs the Connect installation.
+    Connect,
+    /// Forge, with a FIT (`oauth_user` of the mint API): needs the Forge installation.
+    Forge,
+}
+
 /// What an access token grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
+    /// How it was obtained.
+    pub issuer: Issuer,
     /// The site it was issued for.
     pub site: &'static str,
     /// The user it acts as.
@@ -255,6 +266,27 @@ pub fn check<'a>(sim: &'a Simulator, form: &str, now: i64) -> Result<Exchange<'a
     Ok(Exchange { site, user, scopes })
 }
 
+/// When a token issued now with `lifetime_secs` stops working (Unix ms).
+fn expiry_ms(lifetime_secs: u64) -> i64 {
+    now_ms().saturating_add(i64::try_from(lifetime_secs.saturating_mul(1000)).unwrap_or(i64::MAX))
+}
+
+/// A Forge user token (`x-forge-oauth-user`) for `user` on `site`: `READ`, the configured
+/// OAuth lifetime. Not counted in `oauth_tokens_issued` (the FIT that carries it is counted).
+pub fn forge_user_token(
+    sim: &Simulator,
+    site: &Site,
+    user: &'static User,
+) -> Result<String, getrandom::Error> {
+    sim.product.tokens.issue(Grant {
+        issuer: Issuer::Forge,
+        site: site.slug,
+        user,
+        scopes: vec!["READ".to_owned()],
+        expires_at_ms: expiry_ms(sim.product.oauth_token_lifetime_secs()),
+    })
+}
+
 /// The payload object of a parsed token (for claims `Claims` does not model, such as `tnt`).
 fn payload(token: &UnverifiedToken) -> Map<String, Value> {
     token
@@ -297,10 +329,10 @@ pub async fn token(State(sim): State<AppState>, headers: HeaderMap, body: Bytes)
         }
     };
     let lifetime = sim.product.oauth_token_lifetime_secs();
-    let expires_at_ms =
-        now_ms().saturating_add(i64::try_from(lifetime.saturating_mul(1000)).unwrap_or(i64::MAX));
+    let expires_at_ms = expiry_ms(lifetime);
     let scope = exchange.scopes.join(" ");
     let grant = Grant {
+        issuer: Issuer::Connect,
         site: exchange.site.slug,
         user: exchange.user,
         scopes: exchange.scopes,
@@ -378,6 +410,7 @@ mod tests {
 
     fn grant(site: &'static str, user: &str, expires_at_ms: i64) -> Grant {
         Grant {
+            issuer: Issuer::Connect,
             site,
             user: sites::user(user).unwrap(),
             scopes: vec!["READ".into()],

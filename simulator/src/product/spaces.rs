@@ -1,10 +1,10 @@
 //! Confluence spaces: each site's fixed seed (global spaces everyone sees, private ones only
 //! their owner sees), and `GET /wiki/api/v2/spaces` (key order, opaque cursor paging, `keys`
 //! filter) and `GET /wiki/api/v2/spaces/{id}` answered as Confluence Cloud's v2 API does, for
-//! the caller `auth` established.
+//! the caller `auth` established, under the site's baseUrl or on the API gateway.
 
 use super::atlassian_error;
-use super::auth::{self, Caller, Principal, Refusal};
+use super::auth::{self, Caller, Principal, Refusal, Surface};
 use crate::api::{ApiError, find_site};
 use crate::sites::Site;
 use crate::state::{AppState, Simulator};
@@ -239,31 +239,58 @@ impl IntoResponse for Denied {
     }
 }
 
+/// How a request named the site.
+#[derive(Debug, Clone, Copy)]
+enum Addressed<'a> {
+    /// By slug, under the site's baseUrl (`/sites/{site}/wiki/…`).
+    Site(&'a str),
+    /// By cloudId on the API gateway (`/ex/confluence/{cloudId}/wiki/…`, Forge's
+    /// `apiBaseUrl`).
+    Gateway(&'a str),
+}
+
 /// The site, then the caller with the `READ` scope.
 fn caller_for<'a>(
     sim: &'a Simulator,
-    slug: &str,
+    addressed: Addressed<'_>,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<(&'a Site, Caller), Denied> {
-    let site = find_site(sim, slug).map_err(Denied::Site)?;
-    let caller = auth::authenticate(sim, site, method, uri, headers).map_err(Denied::Auth)?;
+    let (site, surface) = match addressed {
+        Addressed::Site(slug) => (find_site(sim, slug).map_err(Denied::Site)?, Surface::Site),
+        Addressed::Gateway(cloud_id) => {
+            let site = sim
+                .sites
+                .iter()
+                .find(|s| s.cloud_id == cloud_id)
+                .ok_or_else(|| {
+                    Denied::Site(ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "unknown_site",
+                        format!("no site with cloudId {cloud_id:?}"),
+                    ))
+                })?;
+            (site, Surface::Gateway)
+        }
+    };
+    let caller =
+        auth::authenticate(sim, site, surface, method, uri, headers).map_err(Denied::Auth)?;
     if !caller.has_scope("READ") {
         return Err(Denied::NoReadScope);
     }
     Ok((site, caller))
 }
 
-/// `GET /sites/{site}/wiki/api/v2/spaces` (and the alias path).
-pub async fn list(
-    State(sim): State<AppState>,
-    Path(slug): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+/// The listing for an authenticated caller.
+fn list_for(
+    sim: &Simulator,
+    addressed: Addressed<'_>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
 ) -> Response {
-    let (site, caller) = match caller_for(&sim, &slug, &method, &uri, &headers) {
+    let (site, caller) = match caller_for(sim, addressed, method, uri, headers) {
         Ok(found) => found,
         Err(denied) => return denied.into_response(),
     };
@@ -273,6 +300,8 @@ pub async fn list(
     };
     let spaces = seed(site.slug);
     let page = page(&spaces, &caller, &query);
+    // On the gateway too, the links are the site's (as Confluence's are): clients take the
+    // cursor from `next`.
     let mut links = json!({"base": site.base_url});
     if let Some(after) = &page.more_after {
         links["next"] = json!(next_link(site, &query, after));
@@ -284,16 +313,17 @@ pub async fn list(
     .into_response()
 }
 
-/// `GET /sites/{site}/wiki/api/v2/spaces/{id}`: one space by id; 404 when it does not exist
-/// or the caller may not see it (Confluence does not tell the two apart).
-pub async fn get_one(
-    State(sim): State<AppState>,
-    Path((slug, id)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+/// One space by id; 404 when it does not exist or the caller may not see it (Confluence
+/// does not tell the two apart).
+fn get_one_for(
+    sim: &Simulator,
+    addressed: Addressed<'_>,
+    id: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
 ) -> Response {
-    let (site, caller) = match caller_for(&sim, &slug, &method, &uri, &headers) {
+    let (site, caller) = match caller_for(sim, addressed, method, uri, headers) {
         Ok(found) => found,
         Err(denied) => return denied.into_response(),
     };
@@ -304,6 +334,57 @@ pub async fn get_one(
         Some(space) => Json(space.json()).into_response(),
         None => atlassian_error(StatusCode::NOT_FOUND, format!("no space with id {id}")),
     }
+}
+
+/// `GET /sites/{site}/wiki/api/v2/spaces` (and the alias path).
+pub async fn list(
+    State(sim): State<AppState>,
+    Path(slug): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    list_for(&sim, Addressed::Site(&slug), &method, &uri, &headers)
+}
+
+/// `GET /sites/{site}/wiki/api/v2/spaces/{id}`.
+pub async fn get_one(
+    State(sim): State<AppState>,
+    Path((slug, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    get_one_for(&sim, Addressed::Site(&slug), &id, &method, &uri, &headers)
+}
+
+/// `GET /ex/confluence/{cloudId}/wiki/api/v2/spaces`: bearer tokens only.
+pub async fn gateway_list(
+    State(sim): State<AppState>,
+    Path(cloud_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    list_for(&sim, Addressed::Gateway(&cloud_id), &method, &uri, &headers)
+}
+
+/// `GET /ex/confluence/{cloudId}/wiki/api/v2/spaces/{id}`: bearer tokens only.
+pub async fn gateway_get_one(
+    State(sim): State<AppState>,
+    Path((cloud_id, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    get_one_for(
+        &sim,
+        Addressed::Gateway(&cloud_id),
+        &id,
+        &method,
+        &uri,
+        &headers,
+    )
 }
 
 #[cfg(test)]
