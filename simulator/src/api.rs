@@ -7,6 +7,7 @@ use crate::issue::{self, IssueError};
 use crate::lifecycle::{self, LifecycleError};
 use crate::sites::{self, Site, SiteSnapshot, User};
 use crate::state::{AppState, Simulator};
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 /// The `/api` routes.
@@ -99,6 +101,23 @@ pub fn find_user(slug: &str) -> Result<&'static User, ApiError> {
             StatusCode::BAD_REQUEST,
             "unknown_user",
             format!("no user {slug:?}; known users: {}", sites::user_slugs()),
+        )
+    })
+}
+
+/// A JSON body that may be empty (then `T::default()`); anything else is a 400 showing `example`.
+pub(crate) fn optional_json<T: DeserializeOwned + Default>(
+    body: &Bytes,
+    example: &str,
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("expected a JSON body like {example}: {e}"),
         )
     })
 }
@@ -223,12 +242,15 @@ async fn stats(State(sim): State<AppState>) -> Json<Value> {
         "context_tokens_issued": counter(|s| s.context_tokens_issued),
         "iframe_tokens_issued": counter(|s| s.iframe_tokens_issued),
         "fits_issued": counter(|s| s.fits_issued),
+        "oauth_tokens_issued": counter(|s| s.oauth_tokens_issued),
     }))
 }
 
 fn config_json(sim: &Simulator) -> Json<Value> {
     Json(json!({
         "token_lifetime_secs": sim.token_lifetime_secs(),
+        "oauth_token_lifetime_secs": sim.product.oauth_token_lifetime_secs(),
+        "oauth_token_url": format!("{}/oauth2/token", sim.public_url),
         "app_url": sim.config.app_url,
         "descriptor_url": sim.config.descriptor_url(),
         "public_url": sim.public_url,
@@ -247,6 +269,7 @@ async fn get_config(State(sim): State<AppState>) -> Json<Value> {
 #[serde(deny_unknown_fields)]
 struct ConfigChange {
     token_lifetime_secs: Option<u64>,
+    oauth_token_lifetime_secs: Option<u64>,
 }
 
 async fn set_config(
@@ -257,12 +280,28 @@ async fn set_config(
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            format!("expected {{\"token_lifetime_secs\": N}}: {}", e.body_text()),
+            format!(
+                "expected {{\"token_lifetime_secs\": N, \"oauth_token_lifetime_secs\": N}} \
+                 (each optional): {}",
+                e.body_text()
+            ),
         )
     })?;
-    if let Some(secs) = change.token_lifetime_secs {
-        let secs = config::check_lifetime(secs)
-            .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m))?;
+    // Check both before changing either, so a bad request changes nothing.
+    let check = |secs: Option<u64>| {
+        secs.map(config::check_lifetime)
+            .transpose()
+            .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m))
+    };
+    let (context, oauth) = (
+        check(change.token_lifetime_secs)?,
+        check(change.oauth_token_lifetime_secs)?,
+    );
+    if let Some(secs) = oauth {
+        sim.product.set_oauth_token_lifetime_secs(secs);
+        tracing::info!(secs, "OAuth access-token lifetime changed");
+    }
+    if let Some(secs) = context {
         sim.set_token_lifetime_secs(secs);
         tracing::info!(secs, "context-token lifetime changed");
     }

@@ -11,12 +11,18 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:3100";
 pub const DEFAULT_APP_URL: &str = "http://127.0.0.1:3000";
 /// Lifetime of context tokens (`AP.context.getToken()`), as Atlassian issues them.
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 900;
-/// Upper bound for the context-token lifetime (env and admin API).
+/// Lifetime of OAuth access tokens from the JWT-bearer token endpoint (`expires_in`).
+pub const DEFAULT_OAUTH_TOKEN_LIFETIME_SECS: u64 = 900;
+/// Upper bound for the context-token and OAuth access-token lifetimes (env and admin API).
 pub const MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
 /// The Forge app id the simulator signs for unless `SIM_FORGE_APP_ID` says otherwise. A fixed
 /// made-up id, so `scripts/dev.sh` can give the app the same `FORGE_APP_ID` without asking.
 pub const DEFAULT_FORGE_APP_ID: &str =
     "ari:cloud:ecosystem::app/8db517b3-b937-4884-aa7b-79acfdcaffda";
+/// Where FITs say the site's product API is (`app.apiBaseUrl` = this + `/<cloudId>`) unless
+/// `SIM_FORGE_API_BASE_URL` says otherwise. Atlassian's: the app's FIT verifier accepts only
+/// URLs under its configured prefix.
+pub const DEFAULT_FORGE_API_BASE_URL: &str = "https://api.atlassian.com/ex/confluence";
 /// The environment part of the default development environment: unless
 /// `SIM_FORGE_ENVIRONMENT_ID` says otherwise, FITs carry
 /// `ari:cloud:ecosystem::environment/<app uuid>/<this>` with type `DEVELOPMENT`.
@@ -33,6 +39,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Initial lifetime of context tokens, in seconds.
     pub token_lifetime_secs: u64,
+    /// Initial lifetime of OAuth access tokens (`POST /oauth2/token`), in seconds.
+    pub oauth_token_lifetime_secs: u64,
     /// Install every site in the background once the app answers.
     pub auto_install: bool,
     /// Play Forge too (`SIM_FORGE`, default on): FIT signing keys, the JWKS, Forge installs.
@@ -46,6 +54,9 @@ pub struct ForgeConfig {
     pub app_id: AppId,
     /// `SIM_FORGE_ENVIRONMENT_ID`: an environment of that app, presented as `DEVELOPMENT`.
     pub environment_id: EnvironmentId,
+    /// `SIM_FORGE_API_BASE_URL`, without a trailing `/`: FITs carry `{this}/{cloudId}`. Point
+    /// it at `{public url}/ex/confluence` to have the app call the simulator.
+    pub api_base_url: String,
 }
 
 impl ForgeConfig {
@@ -55,6 +66,7 @@ impl ForgeConfig {
         Self {
             environment_id: default_environment(&app_id),
             app_id,
+            api_base_url: DEFAULT_FORGE_API_BASE_URL.to_owned(),
         }
     }
 }
@@ -73,7 +85,8 @@ fn default_environment(app_id: &AppId) -> EnvironmentId {
     .expect("DEFAULT_FORGE_ENVIRONMENT_UUID is a lower-case UUID")
 }
 
-/// `SIM_FORGE`, `SIM_FORGE_APP_ID`, `SIM_FORGE_ENVIRONMENT_ID`. The ids are checked even with
+/// `SIM_FORGE`, `SIM_FORGE_APP_ID`, `SIM_FORGE_ENVIRONMENT_ID`, `SIM_FORGE_API_BASE_URL`. The
+/// ids are checked even with
 /// Forge off, so a typo shows at once rather than on the day Forge is turned on.
 fn parse_forge(get: &impl Fn(&str) -> Option<String>) -> Result<Option<ForgeConfig>, ConfigError> {
     let enabled = match get("SIM_FORGE") {
@@ -105,9 +118,17 @@ fn parse_forge(get: &impl Fn(&str) -> Option<String>) -> Result<Option<ForgeConf
                 ),
             })?,
     };
+    let api_base_url = match get("SIM_FORGE_API_BASE_URL") {
+        None => DEFAULT_FORGE_API_BASE_URL.to_owned(),
+        Some(v) => parse_http_url("SIM_FORGE_API_BASE_URL", &v)?
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned(),
+    };
     Ok(enabled.then_some(ForgeConfig {
         app_id,
         environment_id,
+        api_base_url,
     }))
 }
 
@@ -142,6 +163,13 @@ impl Config {
                 message,
             })?,
         };
+        let oauth_token_lifetime_secs = match get("SIM_OAUTH_TOKEN_LIFETIME_SECS") {
+            None => DEFAULT_OAUTH_TOKEN_LIFETIME_SECS,
+            Some(v) => parse_lifetime(&v).map_err(|message| ConfigError {
+                var: "SIM_OAUTH_TOKEN_LIFETIME_SECS",
+                message,
+            })?,
+        };
         let auto_install = match get("SIM_AUTO_INSTALL") {
             None => true,
             Some(v) => parse_bool(&v).ok_or_else(|| ConfigError {
@@ -155,6 +183,7 @@ impl Config {
             app_url,
             public_url,
             token_lifetime_secs,
+            oauth_token_lifetime_secs,
             auto_install,
             forge,
         })
@@ -168,6 +197,7 @@ impl Config {
             app_url: parse_app_url(app_url)?,
             public_url: None,
             token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
+            oauth_token_lifetime_secs: DEFAULT_OAUTH_TOKEN_LIFETIME_SECS,
             auto_install: false,
             forge: Some(ForgeConfig::development()),
         })
@@ -281,6 +311,7 @@ mod tests {
         );
         assert_eq!(c.public_url, None);
         assert_eq!(c.token_lifetime_secs, 900);
+        assert_eq!(c.oauth_token_lifetime_secs, 900);
         assert!(c.auto_install);
         let forge = c.forge.unwrap();
         assert_eq!(forge, ForgeConfig::development());
@@ -292,6 +323,7 @@ mod tests {
             )
         );
         assert!(forge.environment_id.is_of(&forge.app_id));
+        assert_eq!(forge.api_base_url, DEFAULT_FORGE_API_BASE_URL);
     }
 
     #[test]
@@ -322,6 +354,14 @@ mod tests {
         .unwrap();
         assert_eq!(c.forge.unwrap().environment_id.as_str(), env);
         assert_eq!(config(&[("SIM_FORGE", "off")]).unwrap().forge, None);
+        let c = config(&[(
+            "SIM_FORGE_API_BASE_URL",
+            "http://127.0.0.1:3100/ex/confluence/",
+        )]);
+        assert_eq!(
+            c.unwrap().forge.unwrap().api_base_url,
+            "http://127.0.0.1:3100/ex/confluence"
+        );
     }
 
     #[test]
@@ -331,6 +371,7 @@ mod tests {
             ("SIM_APP_URL", "http://127.0.0.1:3000/app/"),
             ("SIM_PUBLIC_URL", "http://localhost:4100/"),
             ("SIM_TOKEN_LIFETIME_SECS", "5"),
+            ("SIM_OAUTH_TOKEN_LIFETIME_SECS", "7"),
             ("SIM_AUTO_INSTALL", "false"),
         ])
         .unwrap();
@@ -338,6 +379,7 @@ mod tests {
         assert_eq!(c.healthz_url(), "http://127.0.0.1:3000/app/healthz");
         assert_eq!(c.public_url.as_deref(), Some("http://localhost:4100"));
         assert_eq!(c.token_lifetime_secs, 5);
+        assert_eq!(c.oauth_token_lifetime_secs, 7);
         assert!(!c.auto_install);
     }
 
@@ -352,6 +394,7 @@ mod tests {
             ("SIM_TOKEN_LIFETIME_SECS", "0"),
             ("SIM_TOKEN_LIFETIME_SECS", "-1"),
             ("SIM_TOKEN_LIFETIME_SECS", "999999"),
+            ("SIM_OAUTH_TOKEN_LIFETIME_SECS", "0"),
             ("SIM_AUTO_INSTALL", "maybe"),
             ("SIM_FORGE", "sometimes"),
             ("SIM_FORGE_APP_ID", "ari:cloud:ecosystem::app/NOT-A-UUID"),
@@ -365,6 +408,8 @@ mod tests {
                 "ari:cloud:ecosystem::environment/0b9c4f3e-1111-4222-8333-944455556666/1e468bcd-89ab-49f0-a648-14620b9cde00",
             ),
             ("SIM_FORGE_ENVIRONMENT_ID", "DEVELOPMENT"),
+            ("SIM_FORGE_API_BASE_URL", "api.atlassian.com/ex/confluence"),
+            ("SIM_FORGE_API_BASE_URL", "http://127.0.0.1:3100/ex?x=1"),
         ];
         for (var, value) in cases {
             let err = config(&[(var, value)]).unwrap_err();

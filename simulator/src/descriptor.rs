@@ -1,5 +1,5 @@
 //! The app descriptor (`atlassian-connect.json`) as the host reads it: key, name, baseUrl,
-//! lifecycle paths and general pages. Parsing and URL building only; fetching is in
+//! scopes, lifecycle paths and general pages. Parsing and URL building only; fetching is in
 //! `lifecycle`. `baseUrl` is kept exactly as written: it is the `aud` of install tokens.
 
 use reqwest::Url;
@@ -14,6 +14,8 @@ pub struct Descriptor {
     pub name: String,
     /// `baseUrl` exactly as in the descriptor.
     pub base_url: String,
+    /// `scopes`, upper-cased (`READ`, `ACT_AS_USER`, …): what the product API lets the app do.
+    pub scopes: Vec<String>,
     /// Lifecycle callback paths, relative to `baseUrl`.
     pub lifecycle: Lifecycle,
     /// `modules.generalPages`, in order; never empty.
@@ -70,6 +72,8 @@ struct Raw {
     key: Option<String>,
     name: Option<String>,
     base_url: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
     #[serde(default)]
     lifecycle: RawLifecycle,
     #[serde(default)]
@@ -137,6 +141,7 @@ impl Descriptor {
                 .unwrap_or_else(|| key.clone()),
             key,
             base_url,
+            scopes: raw.scopes.iter().map(|s| s.to_ascii_uppercase()).collect(),
             lifecycle,
             pages,
             base,
@@ -162,6 +167,11 @@ impl Descriptor {
             field: "url",
             reason: format!("{joined:?} is not a URL ({e})"),
         })
+    }
+
+    /// Whether the descriptor declares `scope` (upper-case, e.g. `READ`).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
     }
 
     /// The general page with this module key.
@@ -281,12 +291,22 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn scopes_are_upper_cased() {
+        let mut v = sample("http://127.0.0.1:3000");
+        v["scopes"] = json!(["read", "ACT_AS_USER"]);
+        let d = parse(&v).unwrap();
+        assert_eq!(d.scopes, ["READ", "ACT_AS_USER"]);
+        assert!(d.has_scope("READ") && d.has_scope("ACT_AS_USER") && !d.has_scope("WRITE"));
+    }
+
+    #[test]
     fn parses_the_app_descriptor() {
         let d = parse(&sample("http://127.0.0.1:3000")).unwrap();
         assert_eq!(d.key, "connect-prefs");
         assert_eq!(d.name, "Connect Prefs");
         assert_eq!(d.base_url, "http://127.0.0.1:3000");
         assert_eq!(d.base_path(), "");
+        assert!(d.scopes.is_empty());
         assert_eq!(d.origin(), "http://127.0.0.1:3000");
         assert_eq!(d.lifecycle.installed, "/installed");
         assert_eq!(d.lifecycle.disabled.as_deref(), Some("/disabled"));

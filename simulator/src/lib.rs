@@ -1,7 +1,8 @@
 //! A local stand-in for Confluence Cloud, for developing and testing the Connect app: two
 //! sites with users, signed lifecycle callbacks, host pages that embed the app, an `all.js`
-//! bridge and a JSON admin API; and Forge for its Forge Remote side (`forge`: FITs, JWKS,
-//! install triggers). Development and tests only: binds loopback, never shows a secret.
+//! bridge and a JSON admin API; Forge for its Forge Remote side (`forge`: FITs, JWKS,
+//! install triggers); and the product for the app's outbound calls (`product`: the REST API,
+//! the OAuth JWT-bearer token endpoint, injected faults). Development and tests only: binds loopback, never shows a secret.
 
 pub mod api;
 pub mod autoinstall;
@@ -15,6 +16,7 @@ pub mod issue;
 pub mod keys;
 pub mod lifecycle;
 pub mod pages;
+pub mod product;
 pub mod scripts;
 pub mod sites;
 pub mod state;
@@ -46,6 +48,11 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(api::routes())
         .merge(forge::api::routes())
+        .merge(product::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            product::guard,
+        ))
         .with_state(state)
 }
 

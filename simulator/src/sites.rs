@@ -1,6 +1,7 @@
 //! The simulated Confluence sites (tenants) and their users: fixed identities (clientKey, a
 //! stable cloudId), the current Connect installation (descriptor + shared secret), the current
-//! Forge installation (its installationId), callback statuses and token counters.
+//! Forge installation (its installationId), callback statuses and token counters (OAuth
+//! access tokens of the product API too).
 //! Holds the only copy of each shared secret; [`SiteSnapshot`] (what the API shows) has none.
 
 use crate::descriptor::Descriptor;
@@ -118,6 +119,7 @@ struct SiteState {
     forge_callbacks: ForgeCallbacks,
     forge_installs: u64,
     fits: u64,
+    oauth_tokens: u64,
 }
 
 /// One Confluence site.
@@ -221,6 +223,11 @@ impl Site {
         self.state().fits += 1;
     }
 
+    /// Counts one OAuth access token issued by the JWT-bearer token endpoint.
+    pub fn count_oauth_token(&self) {
+        self.state().oauth_tokens += 1;
+    }
+
     /// Counts one issued context token.
     pub fn count_context_token(&self) {
         self.state().context_tokens += 1;
@@ -277,6 +284,7 @@ impl Site {
                 callbacks: state.forge_callbacks.clone(),
             },
             fits_issued: state.fits,
+            oauth_tokens_issued: state.oauth_tokens,
         }
     }
 }
@@ -310,6 +318,8 @@ pub struct SiteSnapshot {
     pub forge: ForgeSnapshot,
     /// Forge invocation tokens issued for this site (minted through the API and for triggers).
     pub fits_issued: u64,
+    /// OAuth access tokens issued for this site (`POST /oauth2/token`).
+    pub oauth_tokens_issued: u64,
 }
 
 /// A site's Forge installation, as the API shows it.

@@ -1,12 +1,14 @@
 //! Everything a handler needs, shared as [`AppState`]: configuration, the signing key, Forge
-//! (its own keys), the sites, the outbound HTTP client and the context-token lifetime
-//! (changeable at run time).
+//! (its own keys), the sites, the product API's state (issued OAuth tokens, faults, the
+//! received log), the outbound HTTP client and the context-token lifetime (changeable at run
+//! time).
 //! Also the clock, so every token uses the same notion of "now".
 
 use crate::config::Config;
 use crate::forge::Forge;
 use crate::http::{self, ClientError};
 use crate::keys::{KeyError, SigningKey};
+use crate::product::Product;
 use crate::sites::Sites;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +31,8 @@ pub struct Simulator {
     pub forge: Option<Forge>,
     /// The sites.
     pub sites: Sites,
+    /// The product REST API and OAuth token endpoint.
+    pub product: Product,
     /// Client for requests to the app.
     pub http: reqwest::Client,
     token_lifetime_secs: AtomicU64,
@@ -58,6 +62,7 @@ impl Simulator {
             key: SigningKey::generate()?,
             forge,
             sites: Sites::new(&public_url),
+            product: Product::new(config.oauth_token_lifetime_secs),
             http: http::client()?,
             token_lifetime_secs: AtomicU64::new(config.token_lifetime_secs),
             public_url,
@@ -81,5 +86,13 @@ pub fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Unix time in milliseconds (expiry of OAuth access tokens, the received log).
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }

@@ -6,7 +6,7 @@ use super::fit::{self, DEFAULT_FIT_LIFETIME_SECS, FitSpec, MAX_MINT_LIFETIME_SEC
 use super::install::{self, ForgeOutcome};
 use super::keys::{self, new_fit_kid};
 use super::{Forge, ForgeError};
-use crate::api::{ApiError, find_site, find_user, wants_html};
+use crate::api::{ApiError, find_site, find_user, optional_json, wants_html};
 use crate::keys::SigningKey;
 use crate::state::{AppState, Simulator};
 use axum::body::Bytes;
@@ -17,7 +17,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use connect::forge::EnvironmentId;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::future::Future;
 
@@ -44,28 +43,12 @@ pub fn state_json(sim: &Simulator, forge: &Forge) -> Value {
         "published_kids": forge.keys.kids(),
         "jwks_fetches": forge.keys.jwks_fetches(),
         "fit_lifetime_secs": DEFAULT_FIT_LIFETIME_SECS,
+        "api_base_url": forge.config.api_base_url,
     })
 }
 
 async fn forge_state(State(sim): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(state_json(&sim, sim.forge()?)))
-}
-
-/// A JSON body that may be empty (then `T::default()`); anything else is a 400 showing `example`.
-fn optional_json<T: DeserializeOwned + Default>(
-    body: &Bytes,
-    example: &str,
-) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("expected a JSON body like {example}: {e}"),
-        )
-    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -130,10 +113,8 @@ async fn mint_fit(
         r#"{"user": "alice", "module": {"type": "confluence:globalPage", "key": "preferences"}, "lifetime_secs": 25}"#,
     )?;
     let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message);
-    let principal = match request.user.as_deref() {
-        None => None,
-        Some(slug) => fit::principal_of(find_user(slug)?),
-    };
+    let user = request.user.as_deref().map(find_user).transpose()?;
+    let principal = user.and_then(fit::principal_of);
     let (environment_id, default_type) = match request.environment {
         None => (
             forge.config.environment_id.to_string(),
@@ -161,7 +142,13 @@ async fn mint_fit(
         environment_type: request.environment_type.or(default_type),
         lifetime_secs,
     };
-    Ok(Json(fit::issue(forge, site, &spec)?))
+    let mut minted = fit::issue(forge, site, &spec)?;
+    if let Some(user) = user.filter(|u| u.account_id.is_some()) {
+        let token = crate::product::oauth::forge_user_token(&sim, site, user)
+            .map_err(ForgeError::Random)?;
+        minted.oauth_user = Some(token);
+    }
+    Ok(Json(minted))
 }
 
 /// Runs a Forge install action for the site; browsers (HTML forms) go back to the index.

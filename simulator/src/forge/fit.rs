@@ -77,9 +77,10 @@ impl FitSpec {
     }
 }
 
-/// The site's product API base, as Forge names it in `app.apiBaseUrl`.
-pub fn api_base_url(cloud_id: &str) -> String {
-    format!("https://api.atlassian.com/ex/confluence/{cloud_id}")
+/// The site's product API base, as Forge names it in `app.apiBaseUrl`: the configured base
+/// (`SIM_FORGE_API_BASE_URL`) and the cloudId.
+pub fn api_base_url(base: &str, cloud_id: &str) -> String {
+    format!("{}/{cloud_id}", base.trim_end_matches('/'))
 }
 
 /// `exp` of a FIT issued at `now` that lives `lifetime_secs`.
@@ -87,16 +88,24 @@ pub fn expiry(now: i64, lifetime_secs: u64) -> i64 {
     now.saturating_add(i64::try_from(lifetime_secs).unwrap_or(i64::MAX))
 }
 
+/// The site a FIT is for: its installation, cloudId and product API base (`apiBaseUrl`).
+#[derive(Debug, Clone, Copy)]
+pub struct FitSite<'a> {
+    /// The installation ARI.
+    pub installation_id: &'a str,
+    /// The site's cloudId.
+    pub cloud_id: &'a str,
+    /// `app.apiBaseUrl`.
+    pub api_base_url: &'a str,
+}
+
 /// The claims of a FIT issued at `now` (`iat` = `nbf` = `now`).
-pub fn claims(
-    app_id: &AppId,
-    installation_id: &str,
-    cloud_id: &str,
-    spec: &FitSpec,
-    jti: &str,
-    now: i64,
-) -> Value {
-    let api_base_url = api_base_url(cloud_id);
+pub fn claims(app_id: &AppId, site: FitSite<'_>, spec: &FitSpec, jti: &str, now: i64) -> Value {
+    let FitSite {
+        installation_id,
+        cloud_id,
+        api_base_url,
+    } = site;
     let mut environment = json!({ "id": spec.environment_id });
     if let Some(kind) = &spec.environment_type {
         environment["type"] = json!(kind);
@@ -149,6 +158,11 @@ pub struct MintedFit {
     pub account_id: Option<String>,
     /// `app.environment.id`.
     pub environment_id: String,
+    /// `app.apiBaseUrl`.
+    pub api_base_url: String,
+    /// With a user: an access token for the site's product API as that user (what Forge
+    /// passes a remote as `x-forge-oauth-user`); `null` otherwise.
+    pub oauth_user: Option<String>,
 }
 
 /// A FIT for `site`'s current Forge installation, signed with the current key and counted.
@@ -158,14 +172,13 @@ pub fn issue(forge: &Forge, site: &Site, spec: &FitSpec) -> Result<MintedFit, Fo
         .ok_or(ForgeError::NotInstalled(site.slug))?;
     let jti = crate::ids::random_uuid().map_err(ForgeError::Random)?;
     let now = now();
-    let claims = claims(
-        &forge.config.app_id,
-        &installation.installation_id,
-        &site.cloud_id,
-        spec,
-        &jti,
-        now,
-    );
+    let api_base_url = api_base_url(&forge.config.api_base_url, &site.cloud_id);
+    let fit_site = FitSite {
+        installation_id: &installation.installation_id,
+        cloud_id: &site.cloud_id,
+        api_base_url: &api_base_url,
+    };
+    let claims = claims(&forge.config.app_id, fit_site, spec, &jti, now);
     let key = forge.keys.current();
     let token = key.sign_rs256(&claims)?;
     site.count_fit();
@@ -179,6 +192,8 @@ pub fn issue(forge: &Forge, site: &Site, spec: &FitSpec) -> Result<MintedFit, Fo
         cloud_id: site.cloud_id.clone(),
         account_id: spec.principal.clone(),
         environment_id: spec.environment_id.clone(),
+        api_base_url,
+        oauth_user: None,
     })
 }
 
@@ -198,6 +213,27 @@ mod tests {
         "ari:cloud:ecosystem::installation/11ac20df-be56-457d-af77-b776285cb0f0";
     const CLOUD: &str = "866c3a03-ec62-4717-91c4-1ad078bfcc60";
 
+    const API_BASE: &str =
+        "https://api.atlassian.com/ex/confluence/866c3a03-ec62-4717-91c4-1ad078bfcc60";
+
+    fn site() -> FitSite<'static> {
+        FitSite {
+            installation_id: INSTALLATION,
+            cloud_id: CLOUD,
+            api_base_url: API_BASE,
+        }
+    }
+
+    #[test]
+    fn api_base_url_is_the_configured_base_and_the_cloud_id() {
+        let config = ForgeConfig::development();
+        assert_eq!(api_base_url(&config.api_base_url, CLOUD), API_BASE);
+        assert_eq!(
+            api_base_url("http://127.0.0.1:3100/ex/confluence/", CLOUD),
+            format!("http://127.0.0.1:3100/ex/confluence/{CLOUD}")
+        );
+    }
+
     fn spec(principal: Option<&str>) -> FitSpec {
         FitSpec {
             principal: principal.map(str::to_owned),
@@ -213,8 +249,7 @@ mod tests {
         let config = ForgeConfig::development();
         let c = claims(
             &config.app_id,
-            INSTALLATION,
-            CLOUD,
+            site(),
             &spec(Some("557058:aaaa-alice")),
             "jti-1",
             NOW,
@@ -256,7 +291,7 @@ mod tests {
         let mut s = spec(None);
         s.module = Module::events_endpoint();
         s.environment_type = None;
-        let c = claims(&config.app_id, INSTALLATION, CLOUD, &s, "j", NOW);
+        let c = claims(&config.app_id, site(), &s, "j", NOW);
         assert!(c.get("principal").is_none());
         assert_eq!(c["app"]["module"]["type"], "core:endpoint");
         assert!(c["app"]["environment"].get("type").is_none());
