@@ -252,6 +252,12 @@ impl Verifier {
         Ok(Some(found))
     }
 
+    /// An installed (or enabled) tenant by clientKey, with its secret: for calls the app makes
+    /// to that tenant as itself (background jobs, tests).
+    pub async fn installed_tenant(&self, client_key: &str) -> Result<Tenant, AuthError> {
+        self.tenant(client_key, Tenancy::Active).await
+    }
+
     /// A tenant in an accepted state by clientKey, or `invalid_token`.
     async fn tenant(&self, client_key: &str, tenancy: Tenancy) -> Result<Tenant, AuthError> {
         let Some(found) = self.lookup(client_key).await? else {

@@ -19,6 +19,7 @@ mod instances;
 mod isolation;
 mod lifecycle;
 mod logs;
+mod outbound;
 mod pages;
 mod preferences;
 mod routes;

@@ -1,0 +1,385 @@
+//! Calling Confluence: the app against the simulator playing the product (its spaces API, its
+//! JWT-bearer token endpoint, injected 429/503/slowness/redirects, and its log of what arrived).
+//! The site is installed by the simulator itself, so tenant, secret and `oauthClientId` are
+//! what a real install delivers, and every token the app sends is checked by the simulator.
+
+use crate::common::*;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+use server::outbound::ProductAccess;
+
+const ALICE: &str = "557058:aaaa-alice";
+
+/// The app and a simulator that installed it on `acme` (and `globex`).
+struct World {
+    app: TestApp,
+    sim: String,
+    http: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl World {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim = format!("http://{}", listener.local_addr().unwrap());
+        let app = TestApp::start_with(&[
+            ("CONNECT_INSTALL_KEYS_URL", &format!("{sim}/keys")),
+            ("ATLASSIAN_OAUTH_URL", &sim),
+        ])
+        .await;
+        let mut config = simulator::Config::for_app(&app.base).unwrap();
+        config.forge = None;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(simulator::run_until(config, listener, async {
+            let _ = stopped.await;
+        }));
+        let world = Self {
+            app,
+            sim,
+            http: http_client(),
+            _stop: stop,
+        };
+        for _ in 0..400 {
+            if world.http.get(format!("{}/healthz", world.sim)).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        for site in ["acme", "globex"] {
+            let (status, body) = world.sim_call("POST", &format!("/api/sites/{site}/install"), None).await;
+            assert_eq!(status, 200, "install {site}: {body}");
+        }
+        world
+    }
+
+    async fn sim_call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let url = format!("{}{path}", self.sim);
+        let req = match method {
+            "GET" => self.http.get(url),
+            "DELETE" => self.http.delete(url),
+            _ => self.http.post(url),
+        };
+        let req = match body {
+            Some(b) => req.json(&b),
+            None => req,
+        };
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A context token for `user` on `site`, as the host page would get it.
+    async fn token(&self, site: &str, user: &str) -> String {
+        let (status, body) = self
+            .sim_call("POST", &format!("/api/sites/{site}/context-token"), Some(json!({"user": user})))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn spaces(&self, token: &str, query: &str) -> Reply {
+        self.app.api("GET", &format!("/api/spaces{query}"), Some(token), None).await
+    }
+
+    async fn fault(&self, rule: Value) {
+        let (status, body) = self.sim_call("POST", "/api/faults", Some(rule)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    async fn clear(&self) {
+        self.sim_call("DELETE", "/api/faults", None).await;
+        self.sim_call("DELETE", "/api/received", None).await;
+    }
+
+    async fn received(&self) -> Vec<Value> {
+        self.sim_call("GET", "/api/received", None).await.1.as_array().unwrap().clone()
+    }
+
+    async fn exchanges(&self, site: &str) -> u64 {
+        let (_, body) = self.sim_call("GET", &format!("/api/sites/{site}"), None).await;
+        body["oauth_tokens_issued"].as_u64().unwrap()
+    }
+
+    fn port(&self) -> &str {
+        self.sim.rsplit(':').next().unwrap()
+    }
+}
+
+fn keys(reply: &Reply) -> Vec<String> {
+    reply.json()["spaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn spaces_are_listed_as_the_user_with_paging_and_search() {
+    let w = World::start().await;
+    let alice = w.token("acme", "alice").await;
+    let first = w.spaces(&alice, "").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let page = first.json();
+    assert_eq!(keys(&first).len(), 25);
+    assert_eq!(page["spaces"][0]["key"], "APRIV", "alice's own private space, sorted by key");
+    assert_eq!(page["spaces"][0]["name"], "Alice Private");
+    assert_eq!(
+        page["spaces"][0]["url"],
+        format!("{}/sites/acme/wiki/spaces/APRIV", w.sim)
+    );
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest = w
+        .spaces(&alice, &format!("?cursor={}", urlencode(cursor)))
+        .await;
+    assert_eq!(rest.status, 200, "{}", rest.body);
+    let mut all = keys(&first);
+    all.extend(keys(&rest));
+    assert_eq!(all.len(), 33, "ENG, MKT, T01..T30 and APRIV: {all:?}");
+    assert!(!all.contains(&"BPRIV".to_owned()), "never another user's private space");
+    assert!(rest.json()["next_cursor"].is_null());
+
+    let bob = w.token("acme", "bob").await;
+    let bobs = keys(&w.spaces(&bob, "?q=priv").await);
+    assert_eq!(bobs, ["BPRIV"]);
+
+    let search = w.spaces(&alice, "?q=team%200").await;
+    assert_eq!(
+        keys(&search),
+        ["T01", "T02", "T03", "T04", "T05", "T06", "T07", "T08", "T09"]
+    );
+    assert_eq!(keys(&w.spaces(&alice, "?q=eng").await), ["ENG"], "by key or name, any case");
+
+    // Every call above went out with a user token of the right user; one exchange per user.
+    assert_eq!(w.exchanges("acme").await, 2);
+    let received = w.received().await;
+    assert!(received.iter().all(|r| r["auth_scheme"] == "Bearer" || r["path"] == "/oauth2/token"));
+
+    // Each call is logged (kind, path relative to the site, outcome, time), never a token or a
+    // query: not the cursor, not the search text.
+    let logs = captured_logs();
+    assert!(logs.contains("outbound call") && logs.contains("/api/v2/spaces"));
+    for secret in [alice.as_str(), bob.as_str(), cursor, "team%200", "team 0", "Bearer "] {
+        assert!(!logs.contains(secret), "{secret:?} was logged");
+    }
+
+    let anonymous = w.token("acme", "anonymous").await;
+    assert_eq!(w.spaces(&anonymous, "").await.status, 403);
+    for bad in ["?cursor=%3Cscript%3E", &format!("?q={}", "x".repeat(101))] {
+        let r = w.spaces(&alice, bad).await;
+        assert_eq!((r.status, r.error()), (400, "bad_request".into()), "{bad}");
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn concurrent_calls_of_one_user_share_one_token_exchange() {
+    let w = Arc::new(World::start().await);
+    let alice = w.token("acme", "alice").await;
+    // The exchange is slow, so every call below arrives while it is in flight.
+    w.fault(json!({"path_prefix": "/oauth2/token", "kind": "delay", "millis": 300})).await;
+    let calls = (0..8).map(|_| {
+        let (w, alice) = (Arc::clone(&w), alice.clone());
+        tokio::spawn(async move { w.spaces(&alice, "").await.status })
+    });
+    for status in futures::future::join_all(calls).await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    assert_eq!(w.exchanges("acme").await, 1);
+}
+
+#[tokio::test]
+async fn revoked_and_expired_user_tokens_are_exchanged_again() {
+    let w = World::start().await;
+    let alice = w.token("acme", "alice").await;
+    assert_eq!(w.spaces(&alice, "").await.status, 200);
+    let (_, revoked) = w
+        .sim_call("POST", "/api/oauth/revoke", Some(json!({"site": "acme", "user": "alice"})))
+        .await;
+    assert_eq!(revoked["revoked"], 1);
+    let again = w.spaces(&alice, "").await;
+    assert_eq!(again.status, 200, "a 401 with a cached token exchanges once more: {}", again.body);
+    assert_eq!(w.exchanges("acme").await, 2);
+
+    // A 2 s token is used for about 1 s (refreshed at half its life when that is shorter than
+    // the usual minute of margin), then exchanged again before Atlassian would refuse it.
+    w.sim_call("POST", "/api/config", Some(json!({"oauth_token_lifetime_secs": 2}))).await;
+    let bob = w.token("acme", "bob").await;
+    assert_eq!(w.spaces(&bob, "").await.status, 200);
+    assert_eq!(w.exchanges("acme").await, 3);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(w.spaces(&bob, "").await.status, 200);
+    assert_eq!(w.exchanges("acme").await, 4);
+    let refused = w.received().await.iter().filter(|r| r["status"] == 401).count();
+    assert_eq!(refused, 1, "only the revoked token was ever refused");
+}
+
+#[tokio::test]
+async fn rate_limits_are_waited_out_within_the_budget_and_beyond_it_the_page_is_told() {
+    let w = World::start().await;
+    let alice = w.token("acme", "alice").await;
+    assert_eq!(w.spaces(&alice, "").await.status, 200);
+    let spaces = "/sites/acme/wiki/api/v2/spaces";
+
+    // Retry-After: 1 (seconds), twice: the call waits and succeeds.
+    w.clear().await;
+    w.fault(json!({"path_prefix": spaces, "kind": "status", "status": 429, "retry_after": "1", "times": 2})).await;
+    let r = w.spaces(&alice, "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(w.received().await.len(), 3);
+
+    // Retry-After as an HTTP date a second ahead: the same.
+    w.clear().await;
+    let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(1));
+    w.fault(json!({"path_prefix": spaces, "kind": "status", "status": 429, "retry_after": soon, "times": 1})).await;
+    assert_eq!(w.spaces(&alice, "").await.status, 200);
+
+    // Asked to wait longer than the cap: no waiting, the page hears "rate limited" at once.
+    w.clear().await;
+    w.fault(json!({"path_prefix": spaces, "kind": "status", "status": 429, "retry_after": "30"})).await;
+    let r = w.spaces(&alice, "").await;
+    assert_eq!((r.status, r.error()), (429, "rate_limited".into()));
+    assert_eq!(w.received().await.len(), 1, "one request, no retry");
+
+    // 429 without Retry-After, for ever: a few backed-off retries, then the same answer.
+    w.clear().await;
+    w.fault(json!({"path_prefix": spaces, "kind": "status", "status": 429})).await;
+    let r = w.spaces(&alice, "").await;
+    assert_eq!((r.status, r.error()), (429, "rate_limited".into()));
+    assert_eq!(w.received().await.len(), 4, "the first try and three retries");
+
+    // 503 for ever: confluence_unavailable.
+    w.clear().await;
+    w.fault(json!({"path_prefix": spaces, "kind": "status", "status": 503, "retry_after": "1"})).await;
+    let r = w.spaces(&alice, "").await;
+    assert_eq!((r.status, r.error()), (503, "confluence_unavailable".into()));
+
+    // Slower than the whole budget: the user's request does not wait for it.
+    w.clear().await;
+    w.fault(json!({"path_prefix": spaces, "kind": "delay", "millis": 8000, "times": 1})).await;
+    let started = std::time::Instant::now();
+    let r = w.spaces(&alice, "").await;
+    assert_eq!((r.status, r.error()), (503, "confluence_unavailable".into()));
+    assert!(started.elapsed() < Duration::from_secs(7), "gave up within its budget");
+}
+
+#[tokio::test]
+async fn no_credential_follows_a_redirect_to_another_host() {
+    let w = World::start().await;
+    let alice = w.token("acme", "alice").await;
+    assert_eq!(w.spaces(&alice, "").await.status, 200);
+    w.clear().await;
+    let elsewhere = format!("http://localhost:{}/sites/acme/wiki/api/v2/spaces", w.port());
+    w.fault(json!({"path_prefix": "/sites/acme/wiki/api/v2/spaces", "kind": "redirect",
+                   "status": 302, "location": elsewhere, "times": 1}))
+        .await;
+    let r = w.spaces(&alice, "").await;
+    assert_eq!((r.status, r.error()), (503, "confluence_unavailable".into()));
+    let received = w.received().await;
+    assert_eq!(received.len(), 1, "the redirect was not followed: {received:?}");
+    assert!(received.iter().all(|r| r["host"] != format!("localhost:{}", w.port())));
+}
+
+#[tokio::test]
+async fn app_calls_are_signed_for_each_hop_and_stay_inside_the_tenant() {
+    let w = World::start().await;
+    let (_, site) = w.sim_call("GET", "/api/sites/acme", None).await;
+    let tenant = w
+        .app
+        .state
+        .verifier
+        .installed_tenant(site["client_key"].as_str().unwrap())
+        .await
+        .unwrap();
+    let access = ProductAccess::Connect {
+        tenant: Arc::new(tenant),
+        account_id: None,
+    };
+    let outbound = &w.app.state.outbound;
+    let body = |r: server::outbound::send::Reply| -> Value { serde_json::from_slice(&r.body).unwrap() };
+
+    // As the app: a JWT whose qsh the simulator checks with /wiki (here /sites/acme/wiki) removed.
+    let page = body(access.get_as_app(outbound, "/api/v2/spaces?limit=5&keys=MKT&keys=ENG").await.unwrap());
+    let keys: Vec<_> = page["results"].as_array().unwrap().iter().map(|s| s["key"].clone()).collect();
+    assert_eq!(keys, [json!("ENG"), json!("MKT")]);
+
+    // A same-host redirect to a path with another qsh: followed with a new JWT for that path
+    // (the simulator refuses the old one there).
+    w.clear().await;
+    w.fault(json!({"path_prefix": "/sites/acme/wiki/api/v2/spaces", "kind": "redirect", "status": 307,
+                   "location": "/sites/acme/wiki/alias/api/v2/spaces?limit=2", "times": 1}))
+        .await;
+    let moved = body(access.get_as_app(outbound, "/api/v2/spaces").await.unwrap());
+    assert_eq!(moved["results"].as_array().unwrap().len(), 2);
+    let received = w.received().await;
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[1]["path"], "/sites/acme/wiki/alias/api/v2/spaces");
+    assert_eq!(received[1]["auth_scheme"], "JWT");
+    assert_eq!(received[1]["status"], 200, "the second hop's own qsh was accepted");
+
+    // Out of the tenant: refused before anything is sent; cross-host redirects not followed.
+    w.clear().await;
+    let outside = access.get_as_app(outbound, "https://evil.example/wiki/api/v2/spaces").await;
+    assert_eq!(outside.unwrap_err().code(), "outside_tenant");
+    let other_site = access.get_as_app(outbound, &format!("{}/sites/globex/wiki/api/v2/spaces", w.sim)).await;
+    assert_eq!(other_site.unwrap_err().code(), "outside_tenant", "another site on the same host");
+    assert!(w.received().await.is_empty());
+    let elsewhere = format!("http://localhost:{}/sites/acme/wiki/api/v2/spaces", w.port());
+    w.fault(json!({"path_prefix": "/sites/acme/wiki/api/v2/spaces", "kind": "redirect", "status": 302,
+                   "location": elsewhere, "times": 1}))
+        .await;
+    let refused = access.get_as_app(outbound, "/api/v2/spaces").await;
+    assert_eq!(refused.unwrap_err().code(), "redirect_refused");
+    assert_eq!(w.received().await.len(), 1);
+}
+
+#[tokio::test]
+async fn saving_a_space_checks_it_as_the_user_and_keeps_its_name() {
+    let w = World::start().await;
+    let alice = w.token("acme", "alice").await;
+    let mut prefs = default_prefs();
+
+    prefs["default_space_key"] = json!("bpriv");
+    let hidden = w.app.save_prefs(&alice, 0, &prefs).await;
+    assert_eq!(hidden.status, 422, "{}", hidden.body);
+    assert_eq!(hidden.json()["fields"], json!([{"field": "default_space_key", "code": "not_found"}]));
+
+    prefs["default_space_key"] = json!("apriv");
+    prefs["default_space_name"] = json!("Made Up");
+    let saved = w.app.save_prefs(&alice, 0, &prefs).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let view = saved.json();
+    assert_eq!(view["preferences"]["default_space_key"], "APRIV");
+    assert_eq!(view["preferences"]["default_space_name"], "Alice Private", "Confluence's name, not the client's");
+
+    // Confluence down: other fields still save; the unchanged key keeps its checked name, and a
+    // new key is kept as typed, unchecked (no name), rather than losing the save.
+    w.fault(json!({"path_prefix": "/sites/acme/wiki/api/", "kind": "status", "status": 503})).await;
+    prefs["items_per_page"] = json!(40);
+    let r = w.app.save_prefs(&alice, 1, &prefs).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["preferences"]["default_space_name"], "Alice Private");
+    prefs["default_space_key"] = json!("ENG");
+    let r = w.app.save_prefs(&alice, 2, &prefs).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["preferences"]["default_space_key"], "ENG");
+    assert!(r.json()["preferences"].get("default_space_name").is_none());
+    let read = w.app.get_prefs(&alice).await.json();
+    assert_eq!(read["preferences"]["items_per_page"], 40);
+}
+
+#[tokio::test]
+async fn a_tenant_without_oauth_client_cannot_act_as_the_user() {
+    // The harness installs tenants itself, without oauthClientId: nothing is sent anywhere.
+    let app = TestApp::start().await;
+    let tenant = app.install("no-oauth").await;
+    let token = TestApp::context_token(&tenant, Some(ALICE));
+    let r = app.api("GET", "/api/spaces", Some(&token), None).await;
+    assert_eq!((r.status, r.error()), (403, "forbidden".into()), "{}", r.body);
+}
