@@ -95,6 +95,9 @@ pub struct ForgeConfig {
     pub environments: EnvironmentPolicy,
     /// `FORGE_JWKS_COOLDOWN_SECS`: the least time between two JWKS fetches for unknown kids.
     pub jwks_cooldown: Duration,
+    /// `FORGE_API_BASE_URL_PREFIX` (default `https://api.atlassian.com/ex/`): every FIT's
+    /// `app.apiBaseUrl` must start with it; it is where calls to Atlassian for Forge go.
+    pub api_base_url_prefix: String,
 }
 
 pub const DEFAULT_INSTALL_KEYS_URL: &str = "https://connect-install-keys.atlassian.com";
@@ -337,6 +340,7 @@ fn forge_config(
             "FORGE_JWKS_URL",
             "FORGE_ENVIRONMENT_IDS",
             "FORGE_JWKS_COOLDOWN_SECS",
+            "FORGE_API_BASE_URL_PREFIX",
         ] {
             if var(other).is_some() {
                 return Err(bad(
@@ -385,6 +389,18 @@ fn forge_config(
             EnvironmentPolicy::Only(ids)
         }
     };
+    // Where FITs may send the app's calls to Atlassian (`app.apiBaseUrl`); another value only for
+    // Atlassian's staging or the simulator's gateway.
+    let api_base_url_prefix = match var("FORGE_API_BASE_URL_PREFIX") {
+        None => connect::forge::DEFAULT_API_BASE_URL_PREFIX.to_owned(),
+        Some(raw) => {
+            let url = parse_url("FORGE_API_BASE_URL_PREFIX", &raw, env)?;
+            if !url.path().ends_with('/') {
+                return Err(bad("FORGE_API_BASE_URL_PREFIX", "must end with '/'"));
+            }
+            url.to_string()
+        }
+    };
     // Production keeps the floor of forge-remote.md §2; development may go lower (simulator).
     let min_cooldown = if env == AppEnv::Production { 30 } else { 1 };
     let jwks_cooldown =
@@ -394,6 +410,7 @@ fn forge_config(
         jwks_url,
         environments,
         jwks_cooldown,
+        api_base_url_prefix,
     }))
 }
 

@@ -135,11 +135,12 @@ fn forge(config: &Config, db: &Db, store_cache_bytes: u64) -> Result<Option<Forg
         return Ok(None);
     };
     let jwks = ForgeJwks::new(&forge.jwks_url, forge.jwks_cooldown)?;
-    let policy = FitPolicy::new(
+    let mut policy = FitPolicy::new(
         forge.app_id.clone(),
         forge.environments.clone(),
         config.jwt_leeway_secs,
     );
+    policy.api_base_url_prefix = forge.api_base_url_prefix.clone();
     tracing::info!(app_id = %forge.app_id, "Forge Remote on");
     Ok(Some(Forge::new(
         ForgeVerifier::new(jwks, policy),

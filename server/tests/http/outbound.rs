@@ -23,15 +23,33 @@ struct World {
 
 impl World {
     async fn start() -> Self {
+        Self::start_with_forge(false).await
+    }
+
+    /// With `forge`, the app is also a Forge Remote of the simulator's Forge app, whose FITs
+    /// send product calls to the simulator's API gateway.
+    async fn start_with_forge(forge: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sim = format!("http://{}", listener.local_addr().unwrap());
-        let app = TestApp::start_with(&[
-            ("CONNECT_INSTALL_KEYS_URL", &format!("{sim}/keys")),
-            ("ATLASSIAN_OAUTH_URL", &sim),
-        ])
-        .await;
+        let forge_config = simulator::config::ForgeConfig {
+            api_base_url: format!("{sim}/ex/confluence"),
+            ..simulator::config::ForgeConfig::development()
+        };
+        let mut env = vec![
+            ("CONNECT_INSTALL_KEYS_URL".to_owned(), format!("{sim}/keys")),
+            ("ATLASSIAN_OAUTH_URL".to_owned(), sim.clone()),
+        ];
+        if forge {
+            env.extend([
+                ("FORGE_APP_ID".to_owned(), forge_config.app_id.as_str().to_owned()),
+                ("FORGE_JWKS_URL".to_owned(), format!("{sim}/forge/jwks.json")),
+                ("FORGE_API_BASE_URL_PREFIX".to_owned(), format!("{sim}/ex/")),
+            ]);
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let app = TestApp::start_with(&env).await;
         let mut config = simulator::Config::for_app(&app.base).unwrap();
-        config.forge = None;
+        config.forge = forge.then_some(forge_config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(simulator::run_until(config, listener, async {
             let _ = stopped.await;
@@ -372,6 +390,40 @@ async fn saving_a_space_checks_it_as_the_user_and_keeps_its_name() {
     assert!(r.json()["preferences"].get("default_space_name").is_none());
     let read = w.app.get_prefs(&alice).await.json();
     assert_eq!(read["preferences"]["items_per_page"], 40);
+}
+
+#[tokio::test]
+async fn on_forge_spaces_are_read_with_the_user_token_at_the_fits_api_base() {
+    let w = World::start_with_forge(true).await;
+    let (status, body) = w.sim_call("POST", "/api/sites/acme/forge/install", None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, fit) = w
+        .sim_call("POST", "/api/sites/acme/forge/fit", Some(json!({"user": "alice"})))
+        .await;
+    assert_eq!(status, 200, "{fit}");
+    let call = |user_token: Option<&str>| {
+        let mut req = w
+            .app
+            .client
+            .get(w.app.url("/api/spaces?q=priv"))
+            .header("authorization", format!("Bearer {}", fit["token"].as_str().unwrap()));
+        if let Some(t) = user_token {
+            req = req.header("x-forge-oauth-user", t);
+        }
+        async move { read(req.send().await.unwrap()).await }
+    };
+    w.clear().await;
+    let r = call(fit["oauth_user"].as_str()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(keys(&r), ["APRIV"], "alice's view, through the gateway");
+    let received = w.received().await;
+    assert!(received[0]["path"].as_str().unwrap().starts_with("/ex/confluence/"));
+    assert_eq!(received[0]["auth_scheme"], "Bearer");
+    assert_eq!(w.exchanges("acme").await, 0, "no Connect token exchange for Forge");
+
+    // Without the user token Forge adds, the app cannot read Confluence for the user.
+    let r = call(None).await;
+    assert_eq!((r.status, r.error()), (403, "forbidden".into()), "{}", r.body);
 }
 
 #[tokio::test]
