@@ -73,6 +73,8 @@ export default defineConfig({
         TENANT_SECRET_KEYS: secretKey,
         CONNECT_INSTALL_KEYS_URL: `http://127.0.0.1:${SIM_PORT}/keys`,
         CONNECT_ALL_JS_URL: `http://127.0.0.1:${SIM_PORT}/all.js`,
+        // The simulator plays Atlassian's authorization server (user impersonation) too.
+        ATLASSIAN_OAUTH_URL: `http://127.0.0.1:${SIM_PORT}`,
         FRAME_ANCESTORS: `http://127.0.0.1:${SIM_PORT}`,
         // Kept at the real 900 s so the page's own session token is what most calls use (the
         // path real users take). tests/tokens.spec.ts works with any value: with a TTL under

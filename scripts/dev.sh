@@ -23,13 +23,17 @@ export FRAME_ANCESTORS=${FRAME_ANCESTORS:-http://$SIM_ADDR}
 export FORGE_APP_ID=${FORGE_APP_ID:-ari:cloud:ecosystem::app/8db517b3-b937-4884-aa7b-79acfdcaffda}
 export FORGE_JWKS_URL=${FORGE_JWKS_URL:-http://$SIM_ADDR/forge/jwks.json}
 export FORGE_JWKS_COOLDOWN_SECS=${FORGE_JWKS_COOLDOWN_SECS:-1}
+# The simulator also plays Confluence's REST API and Atlassian's authorization server (user
+# impersonation), and Forge's API gateway: the app's calls to Atlassian go to it.
+export ATLASSIAN_OAUTH_URL=${ATLASSIAN_OAUTH_URL:-http://$SIM_ADDR}
+export FORGE_API_BASE_URL_PREFIX=${FORGE_API_BASE_URL_PREFIX:-http://$SIM_ADDR/ex/}
 
 # Build first, so the app answers soon after `watch` starts and the simulator (which waits two
 # minutes for it) installs it. On a fresh machine this first build takes several minutes.
 cargo leptos build
 cargo build -q -p simulator
 SIM_ADDR=$SIM_ADDR SIM_APP_URL="http://$LEPTOS_SITE_ADDR" SIM_FORGE_APP_ID="$FORGE_APP_ID" \
-  target/debug/simulator &
+  SIM_FORGE_API_BASE_URL="http://$SIM_ADDR/ex/confluence" target/debug/simulator &
 sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT INT TERM
 

@@ -110,7 +110,7 @@ test.describe("accessibility", () => {
       "Remove label release-notes",
       "Remove label how-to",
       "Remove label keyboard-made",
-      "KNOWN", // the summary's link to the default space
+      "Documentation (DOCS)", // the summary's link to the default space
       "Save preferences",
     ]);
     await page.keyboard.press("Enter");

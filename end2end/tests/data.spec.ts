@@ -29,7 +29,7 @@ test.describe("isolation", () => {
       locale: "fr-FR",
       date_format: "day_month_year",
       email_digest: "off",
-      default_space_key: "ALICE",
+      default_space_key: "APRIV",
       favourite_labels: [label],
       items_per_page: 77,
     });
@@ -38,7 +38,7 @@ test.describe("isolation", () => {
     let app = await openApp(page, "acme", "alice");
     let f = form(app);
     await expect(f.chip(label)).toBeVisible();
-    await expect(f.spaceKey).toHaveValue("ALICE");
+    await expect(f.spaceKey).toHaveValue("APRIV");
 
     // Bob on acme sees his own values (whatever they are), never alice's.
     const bobs = await readPrefs("acme", "bob");

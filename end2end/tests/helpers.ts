@@ -24,6 +24,8 @@ export interface Preferences {
   date_format: "iso" | "day_month_year" | "month_day_year" | "long";
   email_digest: "off" | "daily" | "weekly";
   default_space_key: string | null;
+  /** Set by the server from Confluence when the key is saved; absent when it could not check. */
+  default_space_name?: string;
   favourite_labels: string[];
   items_per_page: number;
 }
@@ -53,7 +55,9 @@ export const KNOWN: Preferences = {
   locale: "en-US",
   date_format: "iso",
   email_digest: "weekly",
-  default_space_key: "KNOWN",
+  // A space the simulator has on every site, visible to everyone; the server stores its name.
+  default_space_key: "DOCS",
+  default_space_name: "Documentation",
   favourite_labels: ["baseline"],
   items_per_page: 20,
 };
@@ -200,7 +204,7 @@ export function form(app: FrameLocator) {
     locale: app.getByLabel("Language for dates"),
     dateFormat: app.getByLabel("Date format"),
     digest: app.getByLabel("Email digest"),
-    spaceKey: app.getByLabel("Default space key"),
+    spaceKey: app.getByLabel("Default space", { exact: true }),
     itemsPerPage: app.getByLabel("Items per page"),
     newLabel: app.getByLabel("Add a label"),
     addLabel: app.getByRole("button", { name: "Add", exact: true }),

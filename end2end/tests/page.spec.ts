@@ -51,7 +51,7 @@ test.describe("install and server rendering", () => {
     await resetPrefs("acme", "alice", {
       ...KNOWN,
       theme: "dark",
-      default_space_key: "SSRKEY",
+      default_space_key: "MKT",
       favourite_labels: [label],
       items_per_page: 42,
     });
@@ -65,7 +65,7 @@ test.describe("install and server rendering", () => {
     expect(html).toMatch(/<input[^>]*id="theme-dark"[^>]*\bchecked\b/);
     expect(html).not.toMatch(/<input[^>]*id="theme-light"[^>]*\bchecked\b/);
     expect(html).toMatch(/<main[^>]*data-theme="dark"/);
-    expect(html).toMatch(/<input[^>]*id="default-space-key"[^>]*value="SSRKEY"/);
+    expect(html).toMatch(/<input[^>]*id="default-space-key"[^>]*value="MKT"/);
     expect(html).toMatch(/<input[^>]*id="items-per-page"[^>]*value="42"/);
     expect(html).toMatch(/<meta name="token" content="eyJ[^"]+"/);
 
@@ -74,7 +74,7 @@ test.describe("install and server rendering", () => {
     const f = form(app);
     await expect(f.theme("Dark")).toBeChecked();
     await expect(f.chip(label)).toBeVisible();
-    await expect(f.spaceKey).toHaveValue("SSRKEY");
+    await expect(f.spaceKey).toHaveValue("MKT");
     await expect(f.save).toBeEnabled();
 
     // With JavaScript off the same values are shown (saving then needs JavaScript).
@@ -87,7 +87,7 @@ test.describe("install and server rendering", () => {
       await expect(frame.locator("main.app")).toHaveAttribute("data-theme", "dark");
       await expect(g.theme("Dark")).toBeChecked();
       await expect(g.chip(label)).toBeVisible();
-      await expect(g.spaceKey).toHaveValue("SSRKEY");
+      await expect(g.spaceKey).toHaveValue("MKT");
       await expect(g.itemsPerPage).toHaveValue("42");
       await expect(g.save).toBeDisabled();
       await expect(frame.getByText("Saving needs JavaScript.")).toBeVisible();
@@ -116,7 +116,7 @@ test.describe("editing", () => {
     await f.locale.selectOption("de-DE");
     await f.dateFormat.selectOption("long");
     await f.digest.selectOption("daily");
-    await f.spaceKey.fill("dev");
+    await f.spaceKey.fill("eng");
     await f.itemsPerPage.fill("5");
     const labels = Array.from({ length: 5 }, (_, i) => uniqueLabel(`edit${i}`));
     for (const l of labels) await addLabel(app, l);
@@ -127,7 +127,7 @@ test.describe("editing", () => {
     await expect(f.chip("baseline")).toBeHidden();
     // The summary follows the draft: German long dates, daily digest, the space link.
     await expect(app.getByText("You'll get a digest every morning.")).toBeVisible();
-    await expect(app.getByRole("link", { name: "DEV" })).toHaveAttribute("href", /\/spaces\/DEV$/);
+    await expect(app.getByRole("link", { name: "ENG" })).toHaveAttribute("href", /\/spaces\/ENG$/);
 
     await f.save.click();
     await expect(f.status).toContainText("Saved.");
@@ -139,7 +139,8 @@ test.describe("editing", () => {
       locale: "de-DE",
       date_format: "long",
       email_digest: "daily",
-      default_space_key: "DEV",
+      default_space_key: "ENG",
+      default_space_name: "Engineering",
       favourite_labels: ["baseline", ...labels],
       items_per_page: 5,
     });
@@ -153,7 +154,9 @@ test.describe("editing", () => {
     await expect(f.locale).toHaveValue("de-DE");
     await expect(f.dateFormat).toHaveValue("long");
     await expect(f.digest).toHaveValue("daily");
-    await expect(f.spaceKey).toHaveValue("DEV");
+    await expect(f.spaceKey).toHaveValue("ENG");
+    // Saved and checked with Confluence: the summary names the space.
+    await expect(app.getByRole("link", { name: "Engineering (ENG)" })).toHaveAttribute("href", /\/spaces\/ENG$/);
     await expect(f.itemsPerPage).toHaveValue("5");
     await expect(app.getByText("6 labels.")).toBeVisible();
     await expect(f.chip("baseline")).toBeVisible(); // a fresh page starts on page 1
@@ -189,7 +192,7 @@ test.describe("screenshots", () => {
       locale: "en-GB",
       date_format: "long",
       email_digest: "weekly",
-      default_space_key: "DEV",
+      default_space_key: "ENG",
       favourite_labels: ["release-notes", "meeting-notes", "how-to", "architecture"],
       items_per_page: 25,
     });

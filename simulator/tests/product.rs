@@ -270,8 +270,8 @@ async fn app_jwt_pages_and_filters_global_spaces() {
 
     let (status, body) = get_as_app(&sim, &app, "acme", SPACES, "limit=5").await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(keys(&body), ["ENG", "MKT", "T01", "T02", "T03"]);
-    let first = &body["results"][0];
+    assert_eq!(keys(&body), ["DOCS", "ENG", "MKT", "T01", "T02"]);
+    let first = &body["results"][1];
     assert_eq!(first["id"], "1000001");
     assert_eq!(
         (
@@ -286,9 +286,9 @@ async fn app_jwt_pages_and_filters_global_spaces() {
     assert!(next.starts_with(&format!("{SPACES}?cursor=")), "{next}");
     assert!(next.ends_with("&limit=5"), "{next}");
 
-    // The app sees only the global spaces: 32, and no private one.
+    // The app sees only the global spaces: 33, and no private one.
     let all = all_keys(&sim, &app, &format!("{SPACES}?limit=7"), None).await;
-    assert_eq!(all.len(), 32);
+    assert_eq!(all.len(), 33);
     assert!(!all.iter().any(|k| k.ends_with("PRIV")));
     let mut sorted = all.clone();
     sorted.sort();
@@ -328,7 +328,7 @@ async fn app_jwt_pages_and_filters_global_spaces() {
     let (status, body) =
         get_as_app(&sim, &app, "globex", "/sites/globex/wiki/api/v2/spaces", "").await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(keys(&body), ["GLX", "OPS"]);
+    assert_eq!(keys(&body), ["DOCS", "GLX", "OPS"]);
     sim.stop().await;
 }
 
@@ -590,7 +590,7 @@ async fn token_endpoint_checks_every_claim_and_issues_user_tokens() {
 
     // The bearer works as alice: her private space, not bob's.
     let alice_keys = all_keys(&sim, &app, &format!("{SPACES}?limit=10"), Some(&alice)).await;
-    assert_eq!(alice_keys.len(), 33);
+    assert_eq!(alice_keys.len(), 34);
     assert!(alice_keys.contains(&"APRIV".to_owned()));
     assert!(!alice_keys.contains(&"BPRIV".to_owned()));
     let bob = user_token(&sim, &app, "acme", BOB).await;
@@ -632,7 +632,7 @@ async fn token_endpoint_checks_every_claim_and_issues_user_tokens() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(keys(&body), ["GLX", "GPRIV", "OPS"]);
+    assert_eq!(keys(&body), ["DOCS", "GLX", "GPRIV", "OPS"]);
     let (status, _) = get(&sim, SPACES, Some("Bearer made-up")).await;
     assert_eq!(status, 401);
 

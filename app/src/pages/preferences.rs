@@ -466,7 +466,6 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
                     <SpacePicker
                         choice=draft.space
                         error=field_error("default_space_key")
-                        disabled=!can_edit
                     />
                     <TextField
                         id="items-per-page"

@@ -32,42 +32,52 @@ impl SpaceChoice {
     }
 }
 
-/// The listing the suggestions show, with the text it was asked for.
+/// The suggestions shown: the first page of spaces matching the text last asked for (a
+/// search narrows to any space; the server function also pages with a cursor).
 #[derive(Clone, Default)]
 struct Listing {
-    query: String,
     spaces: Vec<Space>,
-    next_cursor: Option<String>,
     failed: Option<String>,
 }
 
+/// Fills the suggestion list with `spaces` (value: the key, label: the name). Written straight
+/// to the DOM: the list is never server-rendered, and a reactive list of views here cost about
+/// 1.5 KB of wasm for nothing the browser's own `<datalist>` does not already do.
+fn show_options(spaces: &[Space]) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Some(list) = doc.get_element_by_id("space-options") else {
+        return;
+    };
+    list.set_text_content(None);
+    for space in spaces {
+        if let Ok(option) = doc.create_element("option") {
+            let _ = option.set_attribute("value", &space.key);
+            option.set_text_content(Some(&space.name));
+            let _ = list.append_child(&option);
+        }
+    }
+}
+
 #[component]
-pub fn SpacePicker(
-    choice: SpaceChoice,
-    error: Signal<Option<&'static str>>,
-    #[prop(into)] disabled: Signal<bool>,
-) -> impl IntoView {
+pub fn SpacePicker(choice: SpaceChoice, error: Signal<Option<&'static str>>) -> impl IntoView {
     let listing = RwSignal::new(Listing::default());
     let asked = RwSignal::new(None::<String>);
     // Asks Confluence for `query` (from `cursor`, appending); an answer to a query the user has
     // already typed past is dropped.
-    let search = move |query: String, cursor: Option<String>| {
-        let more = cursor.is_some();
+    let search = move |query: String| {
         asked.set(Some(query.clone()));
         leptos::task::spawn_local(async move {
             let q = (!query.is_empty()).then(|| query.clone());
-            let result = list_spaces(q, cursor).await;
+            let result = list_spaces(q, None).await;
             if asked.get_untracked().as_deref() != Some(query.as_str()) {
                 return;
             }
             listing.update(|l| match result {
                 Ok(page) => {
-                    if !more || l.query != query {
-                        l.spaces.clear();
-                    }
-                    l.query = query;
-                    l.spaces.extend(page.spaces);
-                    l.next_cursor = page.next_cursor;
+                    show_options(&page.spaces);
+                    l.spaces = page.spaces;
                     l.failed = None;
                 }
                 Err(e) => l.failed = Some(e.to_string()),
@@ -81,38 +91,34 @@ pub fn SpacePicker(
         // Picking a suggestion puts its exact key in the box: no need to search for it.
         let picked = listing.with_untracked(|l| l.spaces.iter().any(|s| s.key == query));
         if !picked {
-            search(query, None);
+            search(query);
         }
     };
     let on_focus = move |_| {
         if asked.get_untracked().is_none() {
-            search(String::new(), None);
+            search(String::new());
         }
     };
-    let more = move |_| {
-        let (query, cursor) = listing.with_untracked(|l| (l.query.clone(), l.next_cursor.clone()));
-        if cursor.is_some() {
-            search(query, cursor);
-        }
-    };
-    let current = move || {
+    // One line under the box: what is chosen, and whether Confluence could be asked.
+    let hint = move || {
         let key = choice.key.get().trim().to_string();
-        if key.is_empty() {
-            return "No default space: the app asks each time.".to_string();
-        }
-        let key = if key.starts_with('~') {
-            key
+        let chosen = if key.is_empty() {
+            "None: the app asks each time.".to_string()
         } else {
-            key.to_ascii_uppercase()
+            let key = if key.starts_with('~') {
+                key
+            } else {
+                key.to_ascii_uppercase()
+            };
+            match listing.with(|l| choice.name_of(&key, &l.spaces)) {
+                Some(name) => format!("Chosen: {name} ({key})."),
+                None => format!("Chosen: {key} (checked with Confluence when you save)."),
+            }
         };
-        match listing.with(|l| choice.name_of(&key, &l.spaces)) {
-            Some(name) => format!("Chosen: {name} ({key})"),
-            None => format!("Chosen: {key} (checked with Confluence when you save)"),
+        match listing.with(|l| l.failed.clone()) {
+            Some(why) => format!("{chosen} Couldn't list your spaces: {why}"),
+            None => chosen,
         }
-    };
-    let hint = move || match listing.with(|l| l.failed.clone()) {
-        Some(why) => format!("Couldn't list your spaces: {why} You can still type a space key."),
-        None => "Optional. Type to search the spaces you can see; leave empty for none.".into(),
     };
     view! {
         <div class="field">
@@ -122,36 +128,19 @@ pub fn SpacePicker(
             <input
                 id="default-space-key"
                 name="default_space_key"
-                type="text"
                 list="space-options"
                 autocomplete="off"
-                spellcheck="false"
-                aria-describedby="default-space-key-choice default-space-key-hint default-space-key-error"
+                aria-describedby="default-space-key-hint default-space-key-error"
                 aria-invalid=move || error.get().is_some().to_string()
-                disabled=disabled
                 value=choice.key.get_untracked()
                 prop:value=move || choice.key.get()
                 on:input=on_input
                 on:focus=on_focus
             />
-            <datalist id="space-options">
-                <For
-                    each=move || listing.get().spaces
-                    key=|s| s.key.clone()
-                    children=|s| view! { <option value=s.key.clone()>{s.name}</option> }
-                />
-            </datalist>
-            <p class="hint" id="default-space-key-choice" aria-live="polite">
-                {current}
-            </p>
-            <p class="hint" id="default-space-key-hint">
+            <datalist id="space-options"></datalist>
+            <p class="hint" id="default-space-key-hint" aria-live="polite">
                 {hint}
             </p>
-            <Show when=move || listing.with(|l| l.next_cursor.is_some())>
-                <button type="button" class="link" on:click=more>
-                    "Load more spaces"
-                </button>
-            </Show>
             <p class="field-error" id="default-space-key-error">
                 {move || error.get()}
             </p>

@@ -123,6 +123,8 @@ resources:
 permissions:
   scopes:
     - read:confluence-user
+    # GET /wiki/api/v2/spaces as the user (the default-space picker).
+    - read:space:confluence
     - read:app-user-token
     - read:app-system-token
   content:

@@ -41,8 +41,14 @@ impl World {
         ];
         if forge {
             env.extend([
-                ("FORGE_APP_ID".to_owned(), forge_config.app_id.as_str().to_owned()),
-                ("FORGE_JWKS_URL".to_owned(), format!("{sim}/forge/jwks.json")),
+                (
+                    "FORGE_APP_ID".to_owned(),
+                    forge_config.app_id.as_str().to_owned(),
+                ),
+                (
+                    "FORGE_JWKS_URL".to_owned(),
+                    format!("{sim}/forge/jwks.json"),
+                ),
                 ("FORGE_API_BASE_URL_PREFIX".to_owned(), format!("{sim}/ex/")),
             ]);
         }
@@ -61,13 +67,21 @@ impl World {
             _stop: stop,
         };
         for _ in 0..400 {
-            if world.http.get(format!("{}/healthz", world.sim)).send().await.is_ok() {
+            if world
+                .http
+                .get(format!("{}/healthz", world.sim))
+                .send()
+                .await
+                .is_ok()
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         for site in ["acme", "globex"] {
-            let (status, body) = world.sim_call("POST", &format!("/api/sites/{site}/install"), None).await;
+            let (status, body) = world
+                .sim_call("POST", &format!("/api/sites/{site}/install"), None)
+                .await;
             assert_eq!(status, 200, "install {site}: {body}");
         }
         world
@@ -92,14 +106,20 @@ impl World {
     /// A context token for `user` on `site`, as the host page would get it.
     async fn token(&self, site: &str, user: &str) -> String {
         let (status, body) = self
-            .sim_call("POST", &format!("/api/sites/{site}/context-token"), Some(json!({"user": user})))
+            .sim_call(
+                "POST",
+                &format!("/api/sites/{site}/context-token"),
+                Some(json!({"user": user})),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         body["token"].as_str().unwrap().to_owned()
     }
 
     async fn spaces(&self, token: &str, query: &str) -> Reply {
-        self.app.api("GET", &format!("/api/spaces{query}"), Some(token), None).await
+        self.app
+            .api("GET", &format!("/api/spaces{query}"), Some(token), None)
+            .await
     }
 
     async fn fault(&self, rule: Value) {
@@ -113,11 +133,18 @@ impl World {
     }
 
     async fn received(&self) -> Vec<Value> {
-        self.sim_call("GET", "/api/received", None).await.1.as_array().unwrap().clone()
+        self.sim_call("GET", "/api/received", None)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .clone()
     }
 
     async fn exchanges(&self, site: &str) -> u64 {
-        let (_, body) = self.sim_call("GET", &format!("/api/sites/{site}"), None).await;
+        let (_, body) = self
+            .sim_call("GET", &format!("/api/sites/{site}"), None)
+            .await;
         body["oauth_tokens_issued"].as_u64().unwrap()
     }
 
@@ -143,7 +170,10 @@ async fn spaces_are_listed_as_the_user_with_paging_and_search() {
     assert_eq!(first.status, 200, "{}", first.body);
     let page = first.json();
     assert_eq!(keys(&first).len(), 25);
-    assert_eq!(page["spaces"][0]["key"], "APRIV", "alice's own private space, sorted by key");
+    assert_eq!(
+        page["spaces"][0]["key"], "APRIV",
+        "alice's own private space, sorted by key"
+    );
     assert_eq!(page["spaces"][0]["name"], "Alice Private");
     assert_eq!(
         page["spaces"][0]["url"],
@@ -156,8 +186,11 @@ async fn spaces_are_listed_as_the_user_with_paging_and_search() {
     assert_eq!(rest.status, 200, "{}", rest.body);
     let mut all = keys(&first);
     all.extend(keys(&rest));
-    assert_eq!(all.len(), 33, "ENG, MKT, T01..T30 and APRIV: {all:?}");
-    assert!(!all.contains(&"BPRIV".to_owned()), "never another user's private space");
+    assert_eq!(all.len(), 34, "DOCS, ENG, MKT, T01..T30 and APRIV: {all:?}");
+    assert!(
+        !all.contains(&"BPRIV".to_owned()),
+        "never another user's private space"
+    );
     assert!(rest.json()["next_cursor"].is_null());
 
     let bob = w.token("acme", "bob").await;
@@ -167,20 +200,37 @@ async fn spaces_are_listed_as_the_user_with_paging_and_search() {
     let search = w.spaces(&alice, "?q=team%200").await;
     assert_eq!(
         keys(&search),
-        ["T01", "T02", "T03", "T04", "T05", "T06", "T07", "T08", "T09"]
+        [
+            "T01", "T02", "T03", "T04", "T05", "T06", "T07", "T08", "T09"
+        ]
     );
-    assert_eq!(keys(&w.spaces(&alice, "?q=eng").await), ["ENG"], "by key or name, any case");
+    assert_eq!(
+        keys(&w.spaces(&alice, "?q=eng").await),
+        ["ENG"],
+        "by key or name, any case"
+    );
 
     // Every call above went out with a user token of the right user; one exchange per user.
     assert_eq!(w.exchanges("acme").await, 2);
     let received = w.received().await;
-    assert!(received.iter().all(|r| r["auth_scheme"] == "Bearer" || r["path"] == "/oauth2/token"));
+    assert!(
+        received
+            .iter()
+            .all(|r| r["auth_scheme"] == "Bearer" || r["path"] == "/oauth2/token")
+    );
 
     // Each call is logged (kind, path relative to the site, outcome, time), never a token or a
     // query: not the cursor, not the search text.
     let logs = captured_logs();
     assert!(logs.contains("outbound call") && logs.contains("/api/v2/spaces"));
-    for secret in [alice.as_str(), bob.as_str(), cursor, "team%200", "team 0", "Bearer "] {
+    for secret in [
+        alice.as_str(),
+        bob.as_str(),
+        cursor,
+        "team%200",
+        "team 0",
+        "Bearer ",
+    ] {
         assert!(!logs.contains(secret), "{secret:?} was logged");
     }
 
@@ -201,7 +251,8 @@ async fn concurrent_calls_of_one_user_share_one_token_exchange() {
     let w = Arc::new(World::start().await);
     let alice = w.token("acme", "alice").await;
     // The exchange is slow, so every call below arrives while it is in flight.
-    w.fault(json!({"path_prefix": "/oauth2/token", "kind": "delay", "millis": 300})).await;
+    w.fault(json!({"path_prefix": "/oauth2/token", "kind": "delay", "millis": 300}))
+        .await;
     let calls = (0..8).map(|_| {
         let (w, alice) = (Arc::clone(&w), alice.clone());
         tokio::spawn(async move { w.spaces(&alice, "").await.status })
@@ -218,23 +269,41 @@ async fn revoked_and_expired_user_tokens_are_exchanged_again() {
     let alice = w.token("acme", "alice").await;
     assert_eq!(w.spaces(&alice, "").await.status, 200);
     let (_, revoked) = w
-        .sim_call("POST", "/api/oauth/revoke", Some(json!({"site": "acme", "user": "alice"})))
+        .sim_call(
+            "POST",
+            "/api/oauth/revoke",
+            Some(json!({"site": "acme", "user": "alice"})),
+        )
         .await;
     assert_eq!(revoked["revoked"], 1);
     let again = w.spaces(&alice, "").await;
-    assert_eq!(again.status, 200, "a 401 with a cached token exchanges once more: {}", again.body);
+    assert_eq!(
+        again.status, 200,
+        "a 401 with a cached token exchanges once more: {}",
+        again.body
+    );
     assert_eq!(w.exchanges("acme").await, 2);
 
     // A 2 s token is used for about 1 s (refreshed at half its life when that is shorter than
     // the usual minute of margin), then exchanged again before Atlassian would refuse it.
-    w.sim_call("POST", "/api/config", Some(json!({"oauth_token_lifetime_secs": 2}))).await;
+    w.sim_call(
+        "POST",
+        "/api/config",
+        Some(json!({"oauth_token_lifetime_secs": 2})),
+    )
+    .await;
     let bob = w.token("acme", "bob").await;
     assert_eq!(w.spaces(&bob, "").await.status, 200);
     assert_eq!(w.exchanges("acme").await, 3);
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     assert_eq!(w.spaces(&bob, "").await.status, 200);
     assert_eq!(w.exchanges("acme").await, 4);
-    let refused = w.received().await.iter().filter(|r| r["status"] == 401).count();
+    let refused = w
+        .received()
+        .await
+        .iter()
+        .filter(|r| r["status"] == 401)
+        .count();
     assert_eq!(refused, 1, "only the revoked token was ever refused");
 }
 
@@ -260,31 +329,48 @@ async fn rate_limits_are_waited_out_within_the_budget_and_beyond_it_the_page_is_
 
     // Asked to wait longer than the cap: no waiting, the page hears "rate limited" at once.
     w.clear().await;
-    w.fault(json!({"path_prefix": spaces, "kind": "status", "status": 429, "retry_after": "30"})).await;
+    w.fault(json!({"path_prefix": spaces, "kind": "status", "status": 429, "retry_after": "30"}))
+        .await;
     let r = w.spaces(&alice, "").await;
     assert_eq!((r.status, r.error()), (429, "rate_limited".into()));
     assert_eq!(w.received().await.len(), 1, "one request, no retry");
 
     // 429 without Retry-After, for ever: a few backed-off retries, then the same answer.
     w.clear().await;
-    w.fault(json!({"path_prefix": spaces, "kind": "status", "status": 429})).await;
+    w.fault(json!({"path_prefix": spaces, "kind": "status", "status": 429}))
+        .await;
     let r = w.spaces(&alice, "").await;
     assert_eq!((r.status, r.error()), (429, "rate_limited".into()));
-    assert_eq!(w.received().await.len(), 4, "the first try and three retries");
+    assert_eq!(
+        w.received().await.len(),
+        4,
+        "the first try and three retries"
+    );
 
     // 503 for ever: confluence_unavailable.
     w.clear().await;
-    w.fault(json!({"path_prefix": spaces, "kind": "status", "status": 503, "retry_after": "1"})).await;
+    w.fault(json!({"path_prefix": spaces, "kind": "status", "status": 503, "retry_after": "1"}))
+        .await;
     let r = w.spaces(&alice, "").await;
-    assert_eq!((r.status, r.error()), (503, "confluence_unavailable".into()));
+    assert_eq!(
+        (r.status, r.error()),
+        (503, "confluence_unavailable".into())
+    );
 
     // Slower than the whole budget: the user's request does not wait for it.
     w.clear().await;
-    w.fault(json!({"path_prefix": spaces, "kind": "delay", "millis": 8000, "times": 1})).await;
+    w.fault(json!({"path_prefix": spaces, "kind": "delay", "millis": 8000, "times": 1}))
+        .await;
     let started = std::time::Instant::now();
     let r = w.spaces(&alice, "").await;
-    assert_eq!((r.status, r.error()), (503, "confluence_unavailable".into()));
-    assert!(started.elapsed() < Duration::from_secs(7), "gave up within its budget");
+    assert_eq!(
+        (r.status, r.error()),
+        (503, "confluence_unavailable".into())
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "gave up within its budget"
+    );
 }
 
 #[tokio::test]
@@ -293,15 +379,31 @@ async fn no_credential_follows_a_redirect_to_another_host() {
     let alice = w.token("acme", "alice").await;
     assert_eq!(w.spaces(&alice, "").await.status, 200);
     w.clear().await;
-    let elsewhere = format!("http://localhost:{}/sites/acme/wiki/api/v2/spaces", w.port());
-    w.fault(json!({"path_prefix": "/sites/acme/wiki/api/v2/spaces", "kind": "redirect",
-                   "status": 302, "location": elsewhere, "times": 1}))
-        .await;
+    let elsewhere = format!(
+        "http://localhost:{}/sites/acme/wiki/api/v2/spaces",
+        w.port()
+    );
+    w.fault(
+        json!({"path_prefix": "/sites/acme/wiki/api/v2/spaces", "kind": "redirect",
+                   "status": 302, "location": elsewhere, "times": 1}),
+    )
+    .await;
     let r = w.spaces(&alice, "").await;
-    assert_eq!((r.status, r.error()), (503, "confluence_unavailable".into()));
+    assert_eq!(
+        (r.status, r.error()),
+        (503, "confluence_unavailable".into())
+    );
     let received = w.received().await;
-    assert_eq!(received.len(), 1, "the redirect was not followed: {received:?}");
-    assert!(received.iter().all(|r| r["host"] != format!("localhost:{}", w.port())));
+    assert_eq!(
+        received.len(),
+        1,
+        "the redirect was not followed: {received:?}"
+    );
+    assert!(
+        received
+            .iter()
+            .all(|r| r["host"] != format!("localhost:{}", w.port()))
+    );
 }
 
 #[tokio::test]
@@ -320,38 +422,70 @@ async fn app_calls_are_signed_for_each_hop_and_stay_inside_the_tenant() {
         account_id: None,
     };
     let outbound = &w.app.state.outbound;
-    let body = |r: server::outbound::send::Reply| -> Value { serde_json::from_slice(&r.body).unwrap() };
+    let body =
+        |r: server::outbound::send::Reply| -> Value { serde_json::from_slice(&r.body).unwrap() };
 
     // As the app: a JWT whose qsh the simulator checks with /wiki (here /sites/acme/wiki) removed.
-    let page = body(access.get_as_app(outbound, "/api/v2/spaces?limit=5&keys=MKT&keys=ENG").await.unwrap());
-    let keys: Vec<_> = page["results"].as_array().unwrap().iter().map(|s| s["key"].clone()).collect();
+    let page = body(
+        access
+            .get_as_app(outbound, "/api/v2/spaces?limit=5&keys=MKT&keys=ENG")
+            .await
+            .unwrap(),
+    );
+    let keys: Vec<_> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].clone())
+        .collect();
     assert_eq!(keys, [json!("ENG"), json!("MKT")]);
 
     // A same-host redirect to a path with another qsh: followed with a new JWT for that path
     // (the simulator refuses the old one there).
     w.clear().await;
-    w.fault(json!({"path_prefix": "/sites/acme/wiki/api/v2/spaces", "kind": "redirect", "status": 307,
-                   "location": "/sites/acme/wiki/alias/api/v2/spaces?limit=2", "times": 1}))
-        .await;
+    w.fault(
+        json!({"path_prefix": "/sites/acme/wiki/api/v2/spaces", "kind": "redirect", "status": 307,
+                   "location": "/sites/acme/wiki/alias/api/v2/spaces?limit=2", "times": 1}),
+    )
+    .await;
     let moved = body(access.get_as_app(outbound, "/api/v2/spaces").await.unwrap());
     assert_eq!(moved["results"].as_array().unwrap().len(), 2);
     let received = w.received().await;
     assert_eq!(received.len(), 2);
     assert_eq!(received[1]["path"], "/sites/acme/wiki/alias/api/v2/spaces");
     assert_eq!(received[1]["auth_scheme"], "JWT");
-    assert_eq!(received[1]["status"], 200, "the second hop's own qsh was accepted");
+    assert_eq!(
+        received[1]["status"], 200,
+        "the second hop's own qsh was accepted"
+    );
 
     // Out of the tenant: refused before anything is sent; cross-host redirects not followed.
     w.clear().await;
-    let outside = access.get_as_app(outbound, "https://evil.example/wiki/api/v2/spaces").await;
-    assert_eq!(outside.unwrap_err().code(), "outside_tenant");
-    let other_site = access.get_as_app(outbound, &format!("{}/sites/globex/wiki/api/v2/spaces", w.sim)).await;
-    assert_eq!(other_site.unwrap_err().code(), "outside_tenant", "another site on the same host");
-    assert!(w.received().await.is_empty());
-    let elsewhere = format!("http://localhost:{}/sites/acme/wiki/api/v2/spaces", w.port());
-    w.fault(json!({"path_prefix": "/sites/acme/wiki/api/v2/spaces", "kind": "redirect", "status": 302,
-                   "location": elsewhere, "times": 1}))
+    let outside = access
+        .get_as_app(outbound, "https://evil.example/wiki/api/v2/spaces")
         .await;
+    assert_eq!(outside.unwrap_err().code(), "outside_tenant");
+    let other_site = access
+        .get_as_app(
+            outbound,
+            &format!("{}/sites/globex/wiki/api/v2/spaces", w.sim),
+        )
+        .await;
+    assert_eq!(
+        other_site.unwrap_err().code(),
+        "outside_tenant",
+        "another site on the same host"
+    );
+    assert!(w.received().await.is_empty());
+    let elsewhere = format!(
+        "http://localhost:{}/sites/acme/wiki/api/v2/spaces",
+        w.port()
+    );
+    w.fault(
+        json!({"path_prefix": "/sites/acme/wiki/api/v2/spaces", "kind": "redirect", "status": 302,
+                   "location": elsewhere, "times": 1}),
+    )
+    .await;
     let refused = access.get_as_app(outbound, "/api/v2/spaces").await;
     assert_eq!(refused.unwrap_err().code(), "redirect_refused");
     assert_eq!(w.received().await.len(), 1);
@@ -366,7 +500,10 @@ async fn saving_a_space_checks_it_as_the_user_and_keeps_its_name() {
     prefs["default_space_key"] = json!("bpriv");
     let hidden = w.app.save_prefs(&alice, 0, &prefs).await;
     assert_eq!(hidden.status, 422, "{}", hidden.body);
-    assert_eq!(hidden.json()["fields"], json!([{"field": "default_space_key", "code": "not_found"}]));
+    assert_eq!(
+        hidden.json()["fields"],
+        json!([{"field": "default_space_key", "code": "not_found"}])
+    );
 
     prefs["default_space_key"] = json!("apriv");
     prefs["default_space_name"] = json!("Made Up");
@@ -374,15 +511,22 @@ async fn saving_a_space_checks_it_as_the_user_and_keeps_its_name() {
     assert_eq!(saved.status, 200, "{}", saved.body);
     let view = saved.json();
     assert_eq!(view["preferences"]["default_space_key"], "APRIV");
-    assert_eq!(view["preferences"]["default_space_name"], "Alice Private", "Confluence's name, not the client's");
+    assert_eq!(
+        view["preferences"]["default_space_name"], "Alice Private",
+        "Confluence's name, not the client's"
+    );
 
     // Confluence down: other fields still save; the unchanged key keeps its checked name, and a
     // new key is kept as typed, unchecked (no name), rather than losing the save.
-    w.fault(json!({"path_prefix": "/sites/acme/wiki/api/", "kind": "status", "status": 503})).await;
+    w.fault(json!({"path_prefix": "/sites/acme/wiki/api/", "kind": "status", "status": 503}))
+        .await;
     prefs["items_per_page"] = json!(40);
     let r = w.app.save_prefs(&alice, 1, &prefs).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["preferences"]["default_space_name"], "Alice Private");
+    assert_eq!(
+        r.json()["preferences"]["default_space_name"],
+        "Alice Private"
+    );
     prefs["default_space_key"] = json!("ENG");
     let r = w.app.save_prefs(&alice, 2, &prefs).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -395,18 +539,23 @@ async fn saving_a_space_checks_it_as_the_user_and_keeps_its_name() {
 #[tokio::test]
 async fn on_forge_spaces_are_read_with_the_user_token_at_the_fits_api_base() {
     let w = World::start_with_forge(true).await;
-    let (status, body) = w.sim_call("POST", "/api/sites/acme/forge/install", None).await;
+    let (status, body) = w
+        .sim_call("POST", "/api/sites/acme/forge/install", None)
+        .await;
     assert_eq!(status, 200, "{body}");
     let (status, fit) = w
-        .sim_call("POST", "/api/sites/acme/forge/fit", Some(json!({"user": "alice"})))
+        .sim_call(
+            "POST",
+            "/api/sites/acme/forge/fit",
+            Some(json!({"user": "alice"})),
+        )
         .await;
     assert_eq!(status, 200, "{fit}");
     let call = |user_token: Option<&str>| {
-        let mut req = w
-            .app
-            .client
-            .get(w.app.url("/api/spaces?q=priv"))
-            .header("authorization", format!("Bearer {}", fit["token"].as_str().unwrap()));
+        let mut req = w.app.client.get(w.app.url("/api/spaces?q=priv")).header(
+            "authorization",
+            format!("Bearer {}", fit["token"].as_str().unwrap()),
+        );
         if let Some(t) = user_token {
             req = req.header("x-forge-oauth-user", t);
         }
@@ -417,13 +566,27 @@ async fn on_forge_spaces_are_read_with_the_user_token_at_the_fits_api_base() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(keys(&r), ["APRIV"], "alice's view, through the gateway");
     let received = w.received().await;
-    assert!(received[0]["path"].as_str().unwrap().starts_with("/ex/confluence/"));
+    assert!(
+        received[0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/ex/confluence/")
+    );
     assert_eq!(received[0]["auth_scheme"], "Bearer");
-    assert_eq!(w.exchanges("acme").await, 0, "no Connect token exchange for Forge");
+    assert_eq!(
+        w.exchanges("acme").await,
+        0,
+        "no Connect token exchange for Forge"
+    );
 
     // Without the user token Forge adds, the app cannot read Confluence for the user.
     let r = call(None).await;
-    assert_eq!((r.status, r.error()), (403, "forbidden".into()), "{}", r.body);
+    assert_eq!(
+        (r.status, r.error()),
+        (403, "forbidden".into()),
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]
@@ -433,5 +596,10 @@ async fn a_tenant_without_oauth_client_cannot_act_as_the_user() {
     let tenant = app.install("no-oauth").await;
     let token = TestApp::context_token(&tenant, Some(ALICE));
     let r = app.api("GET", "/api/spaces", Some(&token), None).await;
-    assert_eq!((r.status, r.error()), (403, "forbidden".into()), "{}", r.body);
+    assert_eq!(
+        (r.status, r.error()),
+        (403, "forbidden".into()),
+        "{}",
+        r.body
+    );
 }

@@ -79,6 +79,8 @@ pub fn seed(slug: &str) -> Vec<Space> {
             spaces.extend((1..=30).map(|n| global(&format!("T{n:02}"), &format!("Team {n:02}"))));
             spaces.push(private("APRIV", "Alice Private", "alice"));
             spaces.push(private("BPRIV", "Bob Private", "bob"));
+            // On every site, for tests that use one key everywhere.
+            spaces.push(global("DOCS", "Documentation"));
             (1_000_001, spaces)
         }
         "globex" => (
@@ -87,6 +89,7 @@ pub fn seed(slug: &str) -> Vec<Space> {
                 global("OPS", "Operations"),
                 global("GLX", "Globex Home"),
                 private("GPRIV", "Globex Alice Private", "alice"),
+                global("DOCS", "Documentation"),
             ],
         ),
         _ => (0, Vec::new()),
@@ -414,7 +417,7 @@ mod tests {
     #[test]
     fn seed_is_stable_sorted_and_distinct() {
         let acme = seed("acme");
-        assert_eq!(acme.len(), 34);
+        assert_eq!(acme.len(), 35);
         assert_eq!(acme, seed("acme"));
         assert!(acme.windows(2).all(|w| w[0].key < w[1].key));
         let eng = acme.iter().find(|s| s.key == "ENG").unwrap();
@@ -427,7 +430,7 @@ mod tests {
         let globex = seed("globex");
         assert_eq!(
             globex.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(),
-            ["GLX", "GPRIV", "OPS"]
+            ["DOCS", "GLX", "GPRIV", "OPS"]
         );
         assert!(globex.iter().all(|g| acme.iter().all(|a| a.id != g.id)));
         assert!(seed("initech").is_empty());
@@ -442,7 +445,7 @@ mod tests {
         let app = keys(&page(&acme, &app(), &all));
         assert!(alice.contains(&"APRIV".into()) && !alice.contains(&"BPRIV".into()));
         assert!(bob.contains(&"BPRIV".into()) && !bob.contains(&"APRIV".into()));
-        assert_eq!(app.len(), 32);
+        assert_eq!(app.len(), 33);
         assert!(!app.iter().any(|k| k.ends_with("PRIV")));
     }
 
@@ -460,10 +463,10 @@ mod tests {
                 None => break,
             }
         }
-        assert_eq!(seen.len(), 33);
-        assert_eq!(&seen[..3], ["APRIV", "ENG", "MKT"]);
+        assert_eq!(seen.len(), 34);
+        assert_eq!(&seen[..4], ["APRIV", "DOCS", "ENG", "MKT"]);
         // Exactly `limit` left: no next page.
-        let q = ListQuery::parse("limit=33").unwrap();
+        let q = ListQuery::parse("limit=34").unwrap();
         assert_eq!(page(&acme, &caller, &q).more_after, None);
     }
 
