@@ -343,7 +343,15 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
     // it, and its revision makes a save that lands late turn the next edit into a conflict.
     let recheck = move |sent: Preferences| async move {
         match get_preferences().await {
-            Ok(current) if current.preferences == sent => apply(Ok(current)),
+            // (The space's name is the server's to set: only what the user chose counts.)
+            Ok(current)
+                if Preferences {
+                    default_space_name: None,
+                    ..current.preferences.clone()
+                } == sent =>
+            {
+                apply(Ok(current))
+            }
             Ok(current) => reload_theirs(&current, Status::Unconfirmed),
             Err(_) => status.set(Status::UnconfirmedStale),
         }
