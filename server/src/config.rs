@@ -106,7 +106,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
 pub const DEFAULT_FORGE_JWKS_URL: &str =
     "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json";
 
-fn is_loopback(url: &Url) -> bool {
+/// A loopback host (`127.0.0.0/8`, `::1`, `localhost`): where plain http is allowed in production.
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),

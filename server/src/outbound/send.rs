@@ -236,17 +236,8 @@ impl Outbound {
     fn scheme_allowed(&self, url: &Url) -> bool {
         match url.scheme() {
             "https" => true,
-            "http" => self.config.allow_plain_http || is_loopback(url),
+            "http" => self.config.allow_plain_http || crate::config::is_loopback(url),
             _ => false,
         }
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
     }
 }
