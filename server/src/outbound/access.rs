@@ -3,6 +3,7 @@
 //! so a server function can only ever ask Atlassian as its own caller.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
@@ -61,16 +62,16 @@ impl ProductAccess {
                 };
                 let target = ProductTarget::resolve(&tenant.base_url, wiki_path)
                     .map_err(|_| OutboundError::OutsideTenant)?;
-                // A cached token Atlassian no longer takes (revoked, expired early) is
-                // exchanged again, once.
+                // One budget for the exchange and the call. A cached token Atlassian no longer
+                // takes (revoked, expired early) is exchanged again, once.
+                let deadline = Instant::now() + outbound.config.retry.budget;
                 for attempt in 0..2 {
-                    let token = outbound.user_tokens.token(outbound, &grant).await?;
-                    let result = outbound
-                        .send(get(
-                            target.clone(),
-                            Credential::Bearer(token.expose_secret()),
-                        ))
-                        .await;
+                    let token = outbound
+                        .user_tokens
+                        .token(outbound, &grant, deadline)
+                        .await?;
+                    let call = get(target.clone(), Credential::Bearer(token.expose_secret()));
+                    let result = outbound.send_until(call, deadline).await;
                     match result {
                         Err(OutboundError::Unauthorized) if attempt == 0 => {
                             outbound.user_tokens.forget(&grant)

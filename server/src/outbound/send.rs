@@ -74,8 +74,20 @@ pub struct Reply {
 }
 
 impl Outbound {
-    /// Sends `call`, following redirects and retrying as the policy allows.
+    /// Sends `call`, following redirects and retrying as the policy allows, within the
+    /// policy's budget.
     pub async fn send(&self, call: Call<'_>) -> Result<Reply, OutboundError> {
+        self.send_until(call, Instant::now() + self.config.retry.budget)
+            .await
+    }
+
+    /// [`Outbound::send`], finished by `deadline` (one budget shared by several calls made for
+    /// one user request, such as a token exchange and the call it is for).
+    pub async fn send_until(
+        &self,
+        call: Call<'_>,
+        deadline: Instant,
+    ) -> Result<Reply, OutboundError> {
         let started = Instant::now();
         let Call {
             kind,
@@ -86,11 +98,10 @@ impl Outbound {
         } = call;
         let idempotent = matches!(method, Method::GET | Method::HEAD);
         let body = body.filter(|_| !idempotent);
-        let policy = self.config.retry;
         let (mut retries, mut redirects, mut last_status) = (0u32, 0u32, None);
 
         let result = loop {
-            let remaining = policy.budget.saturating_sub(started.elapsed());
+            let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 break Err(OutboundError::Timeout);
             }
@@ -128,7 +139,7 @@ impl Outbound {
                 Err(e) if e.is_timeout() => break Err(OutboundError::Timeout),
                 Err(_) if idempotent => {
                     retries += 1;
-                    match self.backoff(retries, None, started) {
+                    match self.backoff(retries, None, deadline) {
                         Some(wait) => {
                             tokio::time::sleep(wait).await;
                             continue;
@@ -172,7 +183,7 @@ impl Outbound {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| retry_after(v, SystemTime::now()));
                 retries += 1;
-                if let Some(wait) = self.backoff(retries, asked, started) {
+                if let Some(wait) = self.backoff(retries, asked, deadline) {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
@@ -224,10 +235,10 @@ impl Outbound {
         &self,
         retry: u32,
         asked: Option<std::time::Duration>,
-        started: Instant,
+        deadline: Instant,
     ) -> Option<std::time::Duration> {
         let policy = self.config.retry;
-        let remaining = policy.budget.saturating_sub(started.elapsed());
+        let remaining = deadline.saturating_duration_since(Instant::now());
         policy.wait(retry, asked, remaining, rand::random::<f64>())
     }
 

@@ -69,11 +69,25 @@ impl UserTokens {
         self.cache.remove(&key(grant));
     }
 
-    /// A valid access token for `grant`, from the cache or a new exchange.
+    /// A valid access token for `grant`, from the cache or a new exchange, by `deadline`
+    /// (waiting for another caller's exchange included: when that one fails, the next waiter
+    /// tries its own, so without the deadline waits would add up).
     pub async fn token(
         &self,
         outbound: &Outbound,
         grant: &Grant<'_>,
+        deadline: Instant,
+    ) -> Result<Arc<SecretString>, OutboundError> {
+        tokio::time::timeout_at(deadline.into(), self.token_inner(outbound, grant, deadline))
+            .await
+            .unwrap_or(Err(OutboundError::Timeout))
+    }
+
+    async fn token_inner(
+        &self,
+        outbound: &Outbound,
+        grant: &Grant<'_>,
+        deadline: Instant,
     ) -> Result<Arc<SecretString>, OutboundError> {
         let key = key(grant);
         loop {
@@ -85,7 +99,7 @@ impl UserTokens {
                 Err(guard) => {
                     // Holding the guard: anyone else asking for this key waits here. If the
                     // exchange fails the guard drops and the next waiter tries its own.
-                    let fresh = self.exchange(outbound, grant).await?;
+                    let fresh = self.exchange(outbound, grant, deadline).await?;
                     let token = fresh.token.clone();
                     let _ = guard.insert(fresh);
                     return Ok(token);
@@ -98,6 +112,7 @@ impl UserTokens {
         &self,
         outbound: &Outbound,
         grant: &Grant<'_>,
+        deadline: Instant,
     ) -> Result<Cached, OutboundError> {
         let oauth_url = outbound.config.oauth_url.trim_end_matches('/');
         let endpoint = Url::parse(&format!("{oauth_url}/oauth2/token"))
@@ -119,13 +134,16 @@ impl UserTokens {
         self.exchanges.fetch_add(1, Ordering::Relaxed);
         let asked_at = Instant::now();
         let reply = outbound
-            .send(Call {
-                kind: "oauth",
-                method: Method::POST,
-                destination: Destination::Fixed(endpoint),
-                credential: Credential::None,
-                body: Some(("application/x-www-form-urlencoded", form)),
-            })
+            .send_until(
+                Call {
+                    kind: "oauth",
+                    method: Method::POST,
+                    destination: Destination::Fixed(endpoint),
+                    credential: Credential::None,
+                    body: Some(("application/x-www-form-urlencoded", form)),
+                },
+                deadline,
+            )
             .await
             .map_err(|e| match e {
                 // The authorization server refused this grant.
