@@ -93,7 +93,8 @@ struct HostQuery {
 }
 
 /// `GET /sites/{site}/wiki/forge/preferences?user=alice&theme=dark`: the Confluence frame with
-/// the Custom UI in an iframe from the resource origin.
+/// the Custom UI in an iframe from the resource origin. The frame has a fixed height: Forge sizes
+/// it with iframe-resizer, which the page does not depend on.
 async fn host_page(
     State(sim): State<AppState>,
     Path(slug): Path<String>,
@@ -160,6 +161,7 @@ async fn host_page(
 <main class="content">
 <h1 class="page-title">My preferences</h1>
 <iframe id="forge-iframe" title="My preferences" src="{src}" data-user="{user_slug}" data-theme="{theme}"
+ style="display: block; width: 100%; height: 1150px; border: 0;"
  sandbox="allow-downloads allow-forms allow-modals allow-pointer-lock allow-same-origin allow-scripts"
  allow="camera; clipboard-write; display-capture; fullscreen; microphone"></iframe>
 </main>
