@@ -5,6 +5,7 @@
 import { test, expect, type Page, type FrameLocator } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import {
   KNOWN,
@@ -218,5 +219,18 @@ test.describe("Forge Custom UI", () => {
         .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
       expect(serious).toEqual([]);
     }
+  });
+
+  test("a screenshot of the Forge page for the README", async ({ page }) => {
+    await page.setViewportSize({ width: 1100, height: 1250 });
+    await resetPrefs("acme", "bob", { ...KNOWN, theme: "light", favourite_labels: ["release-notes", "how-to"] });
+    const app = await openForge(page, "acme", "bob");
+    await expect(form(app).chip("how-to")).toBeVisible();
+    const dir = path.join(__dirname, "..", "artifacts");
+    fs.mkdirSync(dir, { recursive: true });
+    const shot = path.join(dir, "preferences-forge.png");
+    await page.screenshot({ path: shot, fullPage: true, animations: "disabled", caret: "hide" });
+    expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
+    fs.copyFileSync(shot, path.join(ROOT, "docs", "screenshot-forge.png"));
   });
 });
