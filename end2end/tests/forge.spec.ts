@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
+  APP,
   KNOWN,
   SIM,
   addLabel,
@@ -219,6 +220,35 @@ test.describe("Forge Custom UI", () => {
         .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
       expect(serious).toEqual([]);
     }
+  });
+
+  test("the API answers CORS for a configured Forge UI origin only, and still needs a FIT", async ({ page }) => {
+    const minted = await sim("/api/sites/acme/forge/fit", "POST", { user: "alice" });
+    expect(minted.status, JSON.stringify(minted.body)).toBe(200);
+    const call = (token: string) =>
+      page.evaluate(
+        async ([url, token]) => {
+          try {
+            const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: "application/json" } });
+            return { status: res.status, body: await res.json() };
+          } catch (e) {
+            return { error: String(e) };
+          }
+        },
+        [`${APP}/api/preferences`, token] as const,
+      );
+    // A real cross-origin page: the configured origin (FORGE_UI_ORIGINS) reads the answer.
+    await page.goto(`${RESOURCE_ORIGIN}/healthz`);
+    const allowed = await call(minted.body.token);
+    expect(allowed.status, JSON.stringify(allowed)).toBe(200);
+    expect(allowed.body.can_edit).toBe(true);
+    // CORS is no authentication: a bad token is still refused (and the page may read why).
+    const refused = await call("not-a-token");
+    expect(refused.status).toBe(401);
+    // Any other origin is stopped at the preflight.
+    await page.goto(`${SIM}/healthz`);
+    const other = await call(minted.body.token);
+    expect(other.error, JSON.stringify(other)).toContain("Failed to fetch");
   });
 
   test("a screenshot of the Forge page for the README", async ({ page }) => {
