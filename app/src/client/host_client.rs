@@ -63,12 +63,8 @@ fn request_error<E: FromServerFnError>(message: String) -> E {
 /// Reads what server_fn built into a plain description (the built request itself is dropped:
 /// its abort signal fires on drop, so it is never what gets sent).
 async fn describe(req: &BrowserRequest) -> RemoteCall {
-    let url = req.url();
     // The URL is absolute (resolved against the page); the remote only needs path and query.
-    let path = url
-        .find("://")
-        .and_then(|scheme| url[scheme + 3..].find('/').map(|p| scheme + 3 + p))
-        .map_or_else(|| url.clone(), |start| url[start..].to_owned());
+    let path = super::path_and_query(&req.url()).to_owned();
     let method = req.method().to_string();
     let headers = req.headers();
     let body = if method == "GET" || method == "HEAD" {
