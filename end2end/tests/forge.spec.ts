@@ -159,6 +159,30 @@ test.describe("Forge Custom UI", () => {
     }
   });
 
+  test("the same validation and conflict handling as on Connect: a Connect save meanwhile is a conflict on Forge", async ({ page }) => {
+    await resetPrefs("globex", "bob", KNOWN);
+    const app = await openForge(page, "globex", "bob");
+    const f = form(app);
+    await expect(f.save).toBeEnabled();
+    // Validation: the field explains, nothing is sent.
+    await f.itemsPerPage.fill("3");
+    await f.save.click();
+    await expect(f.status).toContainText("Some values need fixing");
+    await expect(app.getByText("Choose a number from 5 to 100.")).toBeVisible();
+    await f.itemsPerPage.fill("40");
+    // Someone saves through the Connect page meanwhile.
+    const theirs = uniqueLabel("connect-meanwhile");
+    await resetPrefs("globex", "bob", { ...KNOWN, favourite_labels: [theirs] });
+    await f.save.click();
+    await expect(f.status).toContainText("These preferences were saved from another tab or device");
+    await app.getByRole("button", { name: "Load the saved version" }).click();
+    await expect(f.status).toContainText("Loaded the version saved elsewhere.");
+    await expect(f.chip(theirs)).toBeVisible();
+    await expect(f.itemsPerPage).toHaveValue(String(KNOWN.items_per_page));
+    await saveAndConfirm(app);
+    expect((await readPrefs("globex", "bob")).preferences.favourite_labels).toEqual([theirs]);
+  });
+
   test("a call after the FIT lifetime still succeeds: the bridge hands a new token", async ({ page }) => {
     test.setTimeout(90_000);
     const fitsBefore = (await sim("/api/stats")).body.fits_issued.total;
