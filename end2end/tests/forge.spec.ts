@@ -229,6 +229,27 @@ test.describe("Forge Custom UI", () => {
     await expect(page.getByRole("alert")).toContainText("Open it from Confluence");
   });
 
+  test("the same build picks Connect when AP is there: Authorization JWT from AP.context.getToken", async ({ page }) => {
+    const label = uniqueLabel("csr-connect");
+    await resetPrefs("acme", "bob", { ...KNOWN, favourite_labels: [label] });
+    const token = await contextToken("acme", "bob");
+    // No Forge bridge; an AP that hands out a real context token, as all.js would.
+    await page.route(`${RESOURCE_ORIGIN}/forge-ui/*/*/__forge/global-bridge.js`, (route) => route.abort());
+    await page.addInitScript((jwt) => {
+      (globalThis as any).AP = { context: { getToken: (cb?: (t: string) => void) => (cb ? cb(jwt) : Promise.resolve(jwt)) } };
+    }, token);
+    // The page calls /api on its own origin (as a Connect page does); pass it to the app.
+    const seen: string[] = [];
+    await page.route(`${RESOURCE_ORIGIN}/api/**`, async (route) => {
+      seen.push(route.request().headers()["authorization"] ?? "");
+      const url = route.request().url().replace(RESOURCE_ORIGIN, APP);
+      await route.fulfill({ response: await route.fetch({ url }) });
+    });
+    await page.goto(`${RESOURCE_ORIGIN}/forge-ui/acme/bob/index.html`);
+    await expect(form(page as unknown as FrameLocator).chip(label)).toBeVisible();
+    expect(seen).toEqual([`JWT ${token}`]);
+  });
+
   test("follows the host's theme and is axe-clean in light and dark", async ({ page }) => {
     await resetPrefs("globex", "alice", { ...KNOWN, theme: "system" });
     for (const theme of ["light", "dark"]) {
