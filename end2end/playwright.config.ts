@@ -87,8 +87,9 @@ export default defineConfig({
         FORGE_APP_ID: FORGE_APP_ID,
         FORGE_ENVIRONMENT_IDS: `ari:cloud:ecosystem::environment/${FORGE_APP_UUID}/c97c7994-1847-4fcc-89fc-95a62602ea67`,
         FORGE_JWKS_URL: `http://127.0.0.1:${SIM_PORT}/forge/jwks.json`,
-        // The simulator's Custom UI origin (its other loopback name) may call /api from a browser.
-        FORGE_UI_ORIGINS: `http://localhost:${SIM_PORT}`,
+        // Browsers on the simulator's Forge host page (its bridge's "host" mode makes the calls
+        // there, as a product page would) and on its Custom UI origin may call /api.
+        FORGE_UI_ORIGINS: `http://127.0.0.1:${SIM_PORT},http://localhost:${SIM_PORT}`,
         RUST_LOG: "warn",
       },
     },

@@ -26,6 +26,8 @@ export FRAME_ANCESTORS=${FRAME_ANCESTORS:-http://$SIM_ADDR}
 export FORGE_APP_ID=${FORGE_APP_ID:-ari:cloud:ecosystem::app/8db517b3-b937-4884-aa7b-79acfdcaffda}
 export FORGE_JWKS_URL=${FORGE_JWKS_URL:-http://$SIM_ADDR/forge/jwks.json}
 export FORGE_JWKS_COOLDOWN_SECS=${FORGE_JWKS_COOLDOWN_SECS:-1}
+# The simulator's Forge host page may call /api from the browser (its `?bridge=host` mode).
+export FORGE_UI_ORIGINS=${FORGE_UI_ORIGINS:-http://$SIM_ADDR}
 
 # Build first, so the app answers soon after `watch` starts and the simulator (which waits two
 # minutes for it) installs it. On a fresh machine this first build takes several minutes.

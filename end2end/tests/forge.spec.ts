@@ -290,10 +290,35 @@ test.describe("Forge Custom UI", () => {
     // CORS is no authentication: a bad token is still refused (and the page may read why).
     const refused = await call("not-a-token");
     expect(refused.status).toBe(401);
-    // Any other origin is stopped at the preflight.
-    await page.goto(`${SIM}/healthz`);
+    // Any other origin is stopped at the preflight (a page of its own, served by the test).
+    await page.route("http://elsewhere.test/**", (route) => route.fulfill({ contentType: "text/html", body: "<!DOCTYPE html><title>x</title>" }));
+    await page.goto("http://elsewhere.test/");
     const other = await call(minted.body.token);
     expect(other.error, JSON.stringify(other)).toContain("Failed to fetch");
+  });
+
+  test("host mode: the host page makes the remote calls from its own origin, through the app's CORS", async ({ page }) => {
+    const errors = watchErrors(page);
+    const app = await openForge(page, "acme", "alice", "&bridge=host");
+    await expect(page.locator("#forge-iframe")).toHaveAttribute("data-bridge-connected", "true");
+    const f = form(app);
+    await expect(f.save).toBeEnabled();
+    const label = uniqueLabel("host-mode");
+    await addLabel(app, label);
+    const requests: import("@playwright/test").Request[] = [];
+    page.on("request", (r) => {
+      if (r.url().startsWith(`${APP}/api/`)) requests.push(r);
+    });
+    await saveAndConfirm(app);
+    // The POST left the host page (origin SIM) for the app: a CORS request the app admitted.
+    const origins = await Promise.all(requests.map(async (r) => `${r.method()} ${(await r.allHeaders())["origin"]}`));
+    expect(origins).toContain(`POST ${SIM}`);
+    const calls = await page.evaluate(() => (window as any).simForgeHost.calls);
+    expect(calls.map((c: any) => `${c.method} ${c.status}`)).toEqual(["GET 200", "POST 200"]);
+    await page.reload();
+    await expect(form(forgeFrame(page)).chip(label)).toBeVisible();
+    expect((await readPrefs("acme", "alice")).preferences.favourite_labels).toContain(label);
+    expect(errors.unexpected([])).toEqual([]);
   });
 
   test("a screenshot of the Forge page for the README", async ({ page }) => {

@@ -1,9 +1,13 @@
 // The simulator's stand-in for Forge's global-bridge.js (served from the resource origin and
 // injected first in <head>): defines globalThis.__bridge.callBridge(method, payload), the only
-// thing @forge/bridge talks to. getContext and fetchRemote (requestRemote) go to this origin's
-// ./bridge endpoint, where the simulator mints a fresh FIT for the frame's site and user and
-// calls the app; enableTheming applies the host's colour mode (?theme=) inside this document.
-// Any other method is refused by name. window.__simForgeBridge.calls records calls for tests.
+// thing @forge/bridge talks to. enableTheming applies the host's colour mode (?theme=) inside
+// this document. getContext and fetchRemote (requestRemote) go, by ?bridge=:
+// - "server" (default): to this origin's ./bridge endpoint, where the simulator mints a fresh FIT
+//   for the frame's site and user and calls the app server-side;
+// - "host": over a MessagePort to the host page (?host= origin; forge-host.js), which mints a FIT
+//   through the simulator and calls the app itself, cross-origin, as a product page would.
+// Calls made before the port is up wait for it (10 s). Any other method is refused by name.
+// window.__simForgeBridge.calls records calls for tests.
 (function () {
   "use strict";
   if (globalThis.__bridge) return;
@@ -15,7 +19,56 @@
   var record = { calls: [] };
   window.__simForgeBridge = record;
 
+  var viaHost = params.get("bridge") === "host";
+  var hostOrigin = params.get("host") || "";
+  var port = null;
+  var waiting = [];
+  var pending = {};
+  var nextId = 1;
+  if (viaHost) {
+    window.addEventListener("message", function (event) {
+      if (event.source !== window.parent || event.origin !== hostOrigin) return;
+      if (!event.data || event.data.type !== "sim-forge-port" || !event.ports[0] || port) return;
+      port = event.ports[0];
+      port.onmessage = function (e) {
+        var reply = e.data || {};
+        var done = pending[reply.id];
+        if (!done) return;
+        delete pending[reply.id];
+        if (reply.ok) done.resolve(reply.result);
+        else done.reject(new Error((reply.error && reply.error.message) || "bridge call failed"));
+      };
+      waiting.splice(0).forEach(function (send) { send(); });
+    });
+    var hello = function (tries) {
+      if (port || tries <= 0) return;
+      window.parent.postMessage({ type: "sim-forge-hello" }, hostOrigin);
+      setTimeout(function () { hello(tries - 1); }, 200);
+    };
+    hello(50);
+  }
+
+  function viaPort(method, payload) {
+    return new Promise(function (resolve, reject) {
+      var id = nextId++;
+      var send = function () {
+        pending[id] = { resolve: resolve, reject: reject };
+        port.postMessage({ id: id, method: method, payload: payload });
+      };
+      if (port) return send();
+      waiting.push(send);
+      setTimeout(function () {
+        var i = waiting.indexOf(send);
+        if (i >= 0) {
+          waiting.splice(i, 1);
+          reject(new Error("bridge not connected"));
+        }
+      }, 10000);
+    });
+  }
+
   function post(method, payload) {
+    if (viaHost) return viaPort(method, payload);
     return fetch(endpoint, {
       method: "POST",
       headers: { "content-type": "application/json" },

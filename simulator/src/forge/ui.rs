@@ -30,6 +30,8 @@ use std::sync::Mutex;
 pub const REMOTE_KEY: &str = "backend";
 /// The simulated Forge `global-bridge.js`.
 const GLOBAL_BRIDGE_JS: &str = include_str!("global-bridge.js");
+/// The host page's side of the bridge in "host" mode.
+const FORGE_HOST_JS: &str = include_str!("forge-host.js");
 /// CSP reports kept for `GET /api/forge/ui/csp-reports` (the newest; tests read them).
 const MAX_REPORTS: usize = 200;
 /// Longest a forwarded call may take (Forge's UI remote timeout).
@@ -39,6 +41,7 @@ const REMOTE_TIMEOUT_SECS: u64 = 25;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sites/{site}/wiki/forge/preferences", get(host_page))
+        .route("/forge-host.js", get(forge_host_js))
         .route(
             "/forge-ui/{site}/{user}/__forge/global-bridge.js",
             get(global_bridge),
@@ -90,6 +93,9 @@ struct HostQuery {
     locale: Option<String>,
     /// Lifetime of the FITs the bridge mints (default Forge's 25 s), to test calls past it.
     fit_lifetime: Option<u64>,
+    /// `server` (default): the simulator makes the page's remote calls; `host`: this page
+    /// does, from its own origin, as Atlassian's product page would (needs the app's CORS).
+    bridge: Option<String>,
 }
 
 /// `GET /sites/{site}/wiki/forge/preferences?user=alice&theme=dark`: the Confluence frame with
@@ -114,9 +120,11 @@ async fn host_page(
     };
     let locale = query.locale.as_deref().unwrap_or("en-US");
     let lifetime = fit_lifetime(query.fit_lifetime);
+    let via_host = query.bridge.as_deref() == Some("host");
+    let mode = if via_host { "host" } else { "server" };
     let link = |user: &str, theme: &str| {
         format!(
-            "?user={}&amp;theme={}&amp;locale={}",
+            "?user={}&amp;theme={}&amp;locale={}&amp;bridge={mode}",
             escape(user),
             escape(theme),
             escape(locale)
@@ -139,13 +147,39 @@ async fn host_page(
         })
         .collect();
     let other_theme = if theme == "dark" { "light" } else { "dark" };
+    let resource = resource_origin(&sim.public_url);
+    let frame_query = form_urlencoded_pairs(&[
+        ("theme", theme),
+        ("locale", locale),
+        ("fit_lifetime", &lifetime.to_string()),
+        ("bridge", mode),
+        ("host", &sim.public_url),
+    ]);
     let src = format!(
-        "{origin}/forge-ui/{site}/{user}/index.html?theme={theme}&locale={locale}&fit_lifetime={lifetime}",
-        origin = resource_origin(&sim.public_url),
+        "{resource}/forge-ui/{site}/{user}/index.html?{frame_query}",
         site = site.slug,
         user = user.slug,
-        locale = escape(locale),
     );
+    // Host mode: the page's side of the bridge, with what it needs to know.
+    let host_side = if via_host {
+        let config = json!({
+            "site": site.slug,
+            "user": user.slug,
+            "appUrl": sim.config.app_url,
+            "remoteKey": REMOTE_KEY,
+            "resourceOrigin": resource,
+            "bridgePath": format!("/forge-ui/{}/{}/__forge/bridge", site.slug, user.slug),
+            "locale": locale,
+            "fitLifetime": lifetime,
+        });
+        format!(
+            r#"<script type="application/json" id="sim-forge-config">{}</script>
+<script src="/forge-host.js"></script>"#,
+            crate::html::script_json(&config)
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
         r#"<header class="topbar">
 <a class="brand" href="/">Confluence</a>
@@ -160,10 +194,11 @@ async fn host_page(
 </nav>
 <main class="content">
 <h1 class="page-title">My preferences</h1>
-<iframe id="forge-iframe" title="My preferences" src="{src}" data-user="{user_slug}" data-theme="{theme}"
+<iframe id="forge-iframe" title="My preferences" src="{src}" data-user="{user_slug}" data-theme="{theme}" data-bridge="{mode}"
  style="display: block; width: 100%; height: 1150px; border: 0;"
  sandbox="allow-downloads allow-forms allow-modals allow-pointer-lock allow-same-origin allow-scripts"
  allow="camera; clipboard-write; display-capture; fullscreen; microphone"></iframe>
+{host_side}
 </main>
 </div>"#,
         site_slug = escape(site.slug),
@@ -198,6 +233,40 @@ fn fit_lifetime(asked: Option<u64>) -> u64 {
     asked
         .unwrap_or(fit::DEFAULT_FIT_LIFETIME_SECS)
         .clamp(1, 300)
+}
+
+/// `a=b&c=d`, each value percent-encoded.
+fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode_component(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn encode_component(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `GET /forge-host.js`.
+async fn forge_host_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        FORGE_HOST_JS,
+    )
+        .into_response()
 }
 
 /// `GET /forge-ui/{site}/{user}/__forge/global-bridge.js`.
@@ -571,6 +640,15 @@ mod tests {
         ] {
             assert_eq!(resource_path(root, bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn frame_query_values_are_percent_encoded() {
+        assert_eq!(
+            form_urlencoded_pairs(&[("host", "http://127.0.0.1:3100"), ("locale", "de-DE")]),
+            "host=http%3A%2F%2F127.0.0.1%3A3100&locale=de-DE"
+        );
+        assert_eq!(encode_component("a b&c=d<"), "a%20b%26c%3Dd%3C");
     }
 
     #[test]
