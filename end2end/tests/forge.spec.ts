@@ -77,8 +77,8 @@ test.describe("Forge Custom UI", () => {
   test("loads under the exact @forge/csp policy without a violation, saves, and shows the save after a reload", async ({ page }) => {
     const errors = watchErrors(page);
     const reportsBefore = await cspReportCount();
-    const documentResponse = page.waitForResponse((r) => r.url().startsWith(`${RESOURCE_ORIGIN}/forge-ui/globex/alice/index.html`));
-    const app = await openForge(page, "globex", "alice");
+    const documentResponse = page.waitForResponse((r) => r.url().startsWith(`${RESOURCE_ORIGIN}/forge-ui/acme/alice/index.html`));
+    const app = await openForge(page, "acme", "alice");
     const csp = (await documentResponse).headers()["content-security-policy"];
     const expected = execFileSync(
       "node",
@@ -110,15 +110,31 @@ test.describe("Forge Custom UI", () => {
     await expect(form(again).chip(label)).toBeVisible();
     await expect(form(again).digest).toHaveValue("daily");
     // The Connect side of the same (linked) site reads the same copy.
-    const stored = await readPrefs("globex", "alice");
+    const stored = await readPrefs("acme", "alice");
     expect(stored.preferences.favourite_labels).toContain(label);
 
     // Every call went through the bridge: no request from the frame reached the app directly.
-    const calls = await page.frame({ url: /\/forge-ui\/globex\/alice\// })!.evaluate(() => (window as any).__simForgeBridge.calls);
+    const calls = await page.frame({ url: /\/forge-ui\/acme\/alice\// })!.evaluate(() => (window as any).__simForgeBridge.calls);
     expect(calls.some((c: any) => c.method === "fetchRemote" && c.path.startsWith("/api/preferences"))).toBe(true);
 
     expect(await cspReportCount()).toBe(reportsBefore);
     expect(errors.unexpected([])).toEqual([]);
+  });
+
+  test("a user who never saved sees the defaults, in the host's language", async ({ page }) => {
+    // Alice on globex: no test ever saves there (data.spec.ts relies on it too); read-only here.
+    const app = await openForge(page, "globex", "alice", "&locale=de_DE");
+    const f = form(app);
+    await expect(f.save).toBeEnabled();
+    await expect(f.theme("Match my system")).toBeChecked();
+    await expect(f.locale).toHaveValue("de-DE");
+    await expect(f.dateFormat).toHaveValue("iso");
+    await expect(f.digest).toHaveValue("weekly");
+    await expect(f.spaceKey).toHaveValue("");
+    await expect(f.itemsPerPage).toHaveValue("25");
+    await expect(app.getByText("No favourite labels yet.")).toBeVisible();
+    await expect(f.lastSaved).toContainText("Not saved yet.");
+    expect((await readPrefs("globex", "alice")).revision).toBe(0);
   });
 
   test("shows a loading line while the first read is in flight; an anonymous visitor is told to log in", async ({ page }) => {
@@ -251,9 +267,9 @@ test.describe("Forge Custom UI", () => {
   });
 
   test("follows the host's theme and is axe-clean in light and dark", async ({ page }) => {
-    await resetPrefs("globex", "alice", { ...KNOWN, theme: "system" });
+    await resetPrefs("globex", "bob", { ...KNOWN, theme: "system" });
     for (const theme of ["light", "dark"]) {
-      const app = await openForge(page, "globex", "alice", `&theme=${theme}`);
+      const app = await openForge(page, "globex", "bob", `&theme=${theme}`);
       await expect(app.locator("html")).toHaveAttribute("data-color-mode", theme);
       await expect(form(app).main).toHaveAttribute("data-theme", "system");
       const scheme = await app.locator("main.app").evaluate((el) => getComputedStyle(el).colorScheme);
