@@ -121,6 +121,9 @@ if [ "$SKIP_BUILD" != 1 ]; then
     log "building the release server: cargo leptos build --release (log: $RUN/build.log)"
     PATH="$ROOT/tools/node_modules/.bin:$PATH" cargo leptos build --release --precompress >"$RUN/build.log" 2>&1 \
       || { tail -30 "$RUN/build.log" >&2; die "release build failed"; }
+    log "building the Forge Custom UI: scripts/forge-ui.sh (log: $RUN/build.log)"
+    OUT="$RUN/forge-ui" "$ROOT/scripts/forge-ui.sh" >>"$RUN/build.log" 2>&1 \
+      || { tail -30 "$RUN/build.log" >&2; die "Forge Custom UI build failed"; }
   fi
   if has_app bare; then
     log "building the bare baseline (bench/bare)"
@@ -452,6 +455,16 @@ bench_app() {
     log "rust: client weight"
     node "$BENCH/tools/client-weight.js" --pkg "$RUN/site/pkg" --app "$BASE" \
       | sed -n 's/^WEIGHTJSON //p' >"$RUN/client-weight.json" || log "client weight failed"
+    # The Forge Custom UI's files as Forge would serve them (its CDN compresses as it likes).
+    forge_ui=$RUN/forge-ui
+    [ -f "$forge_ui/index.html" ] || forge_ui=$ROOT/forge/static/preferences
+    if [ -f "$forge_ui/index.html" ]; then
+      log "rust: Forge Custom UI weight ($forge_ui)"
+      node "$BENCH/tools/client-weight.js" --pkg "$forge_ui" \
+        | sed -n 's/^WEIGHTJSON //p' >"$RUN/forge-weight.json" || log "Forge UI weight failed"
+    else
+      log "skipping the Forge Custom UI weight: run scripts/forge-ui.sh (or bench without SKIP_BUILD=1)"
+    fi
     if [ "$HYDRATION_TRIALS" -gt 0 ]; then
       if [ -d "$ROOT/end2end/node_modules/playwright-core" ] && [ -x /usr/bin/chromium ]; then
         log "rust: time to hydrated in headless Chromium x$HYDRATION_TRIALS"

@@ -22,6 +22,10 @@ function serverBinary(): string {
   return candidates[0];
 }
 
+// The simulator's default Forge app (simulator/src/config.rs).
+const FORGE_APP_UUID = "8db517b3-b937-4884-aa7b-79acfdcaffda";
+const FORGE_APP_ID = `ari:cloud:ecosystem::app/${FORGE_APP_UUID}`;
+
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "prefs-e2e-"));
 const secretKey = `e2e:${crypto.randomBytes(32).toString("base64")}`;
 
@@ -80,6 +84,14 @@ export default defineConfig({
         // path real users take). tests/tokens.spec.ts works with any value: with a TTL under
         // 60 s every call refreshes through AP first, and it waits past short TTLs for real.
         SESSION_TOKEN_TTL_SECS: process.env.E2E_SESSION_TTL ?? "900",
+        // Forge Remote on, trusting the simulator's Forge (its default app and environment): the
+        // Custom UI specs (tests/forge.spec.ts) call /api with the FITs it mints.
+        FORGE_APP_ID: FORGE_APP_ID,
+        FORGE_ENVIRONMENT_IDS: `ari:cloud:ecosystem::environment/${FORGE_APP_UUID}/c97c7994-1847-4fcc-89fc-95a62602ea67`,
+        FORGE_JWKS_URL: `http://127.0.0.1:${SIM_PORT}/forge/jwks.json`,
+        // Browsers on the simulator's Forge host page (its bridge's "host" mode makes the calls
+        // there, as a product page would) and on its Custom UI origin may call /api.
+        FORGE_UI_ORIGINS: `http://127.0.0.1:${SIM_PORT},http://localhost:${SIM_PORT}`,
         RUST_LOG: "warn",
       },
     },

@@ -3,7 +3,10 @@
 # simulator: SQLite under data/ (created on first run), `cargo leptos watch` on
 # http://127.0.0.1:3000, the simulator on http://127.0.0.1:3100 (open that one). The simulator
 # plays Forge too: the app checks Forge invocation tokens against the simulator's JWKS, for the
-# same app id (simulator/README.md, "Forge").
+# same app id (simulator/README.md, "Forge"). Both modes of the page open from the simulator:
+# Connect (server-rendered, AP) and Forge Custom UI (scripts/forge-ui.sh's build, through the
+# simulator's Forge host and bridge). `watch` rebuilds the Connect page only: rerun
+# scripts/forge-ui.sh after changing the page to see it on Forge.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,10 +30,13 @@ export FORGE_JWKS_COOLDOWN_SECS=${FORGE_JWKS_COOLDOWN_SECS:-1}
 # impersonation), and Forge's API gateway: the app's calls to Atlassian go to it.
 export ATLASSIAN_OAUTH_URL=${ATLASSIAN_OAUTH_URL:-http://$SIM_ADDR}
 export FORGE_API_BASE_URL_PREFIX=${FORGE_API_BASE_URL_PREFIX:-http://$SIM_ADDR/ex/}
+# The simulator's Forge host page may call /api from the browser (its `?bridge=host` mode).
+export FORGE_UI_ORIGINS=${FORGE_UI_ORIGINS:-http://$SIM_ADDR}
 
 # Build first, so the app answers soon after `watch` starts and the simulator (which waits two
 # minutes for it) installs it. On a fresh machine this first build takes several minutes.
 cargo leptos build
+scripts/forge-ui.sh
 cargo build -q -p simulator
 SIM_ADDR=$SIM_ADDR SIM_APP_URL="http://$LEPTOS_SITE_ADDR" SIM_FORGE_APP_ID="$FORGE_APP_ID" \
   SIM_FORGE_API_BASE_URL="http://$SIM_ADDR/ex/confluence" target/debug/simulator &
@@ -38,4 +44,6 @@ sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT INT TERM
 
 # The simulator installs the app as soon as it answers, then prints the URL to open.
+echo "Connect page: http://$SIM_ADDR/sites/acme/wiki/plugins/servlet/ac/com.example.confluence-preferences/preferences?user=alice"
+echo "Forge page:   http://$SIM_ADDR/sites/acme/wiki/forge/preferences?user=alice"
 cargo leptos watch

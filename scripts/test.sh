@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine (scripts/setup.sh) and runs every test: format, clippy for the server
 # build and the wasm build, unit and integration tests (the server's on SQLite, then again on a
-# private PostgreSQL server), then the release build, its first-load weight against the budget
-# (scripts/weight.sh), and the Playwright suite in Debian's Chromium against it (the release page
-# must hydrate).
+# private PostgreSQL server), then the release build and the Forge Custom UI build
+# (scripts/forge-ui.sh), their first-load weights against the budgets (scripts/weight.sh), and the
+# Playwright suite in Debian's Chromium against them (the release page must hydrate; the Custom UI
+# must run under Forge's CSP in the simulator's Forge host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,11 @@ step "clippy: browser build (app with hydrate, wasm32)"
 cargo clippy -p frontend -p app --target wasm32-unknown-unknown --locked -- -D warnings
 done_step
 
+# Apart from the hydrate build: together, cargo would unify csr and hydrate in one app.
+step "clippy: Forge Custom UI build (app with csr, wasm32)"
+cargo clippy -p forge-ui --target wasm32-unknown-unknown --locked -- -D warnings
+done_step
+
 step "unit and integration tests (SQLite)"
 cargo test -p connect -p app -p server -p simulator -p macros --locked
 done_step
@@ -48,6 +54,10 @@ done_step
 step "release build (cargo leptos build --release --precompress)"
 cargo leptos build --release --precompress
 cargo build -p simulator --locked
+done_step
+
+step "Forge Custom UI build (scripts/forge-ui.sh)"
+scripts/forge-ui.sh
 done_step
 
 step "first-load weight (brotli bytes against scripts/weight.sh's budgets)"

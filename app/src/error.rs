@@ -70,6 +70,10 @@ pub enum AppError {
     /// Client side only: the request never got a readable answer (network down, server gone).
     #[error("{message}")]
     Transport { message: String },
+    /// Client side only: the page was opened outside Confluence (neither Connect's `AP` and
+    /// token nor the Forge bridge is there), so no call can be authenticated and none was sent.
+    #[error("{message}")]
+    NoHost { message: String },
 }
 
 /// How an `AppError` is read back: the same JSON, as one flat object. serde's own reading of an
@@ -96,7 +100,8 @@ impl TryFrom<ErrorBody> for AppError {
         Ok(match error.as_str() {
             "token_expired" => Self::TokenExpired { message },
             "invalid_token" => Self::InvalidToken { message },
-            "forbidden" => Self::Forbidden { message },
+            // The server's other 403: a Forge token without a user on a per-user route.
+            "forbidden" | "principal_required" => Self::Forbidden { message },
             "bad_request" => Self::BadRequest { message },
             "not_found" => Self::NotFound { message },
             "method_not_allowed" => Self::MethodNotAllowed { message },
@@ -116,6 +121,7 @@ impl TryFrom<ErrorBody> for AppError {
             "confluence_unavailable" => Self::ConfluenceUnavailable { message },
             "internal" => Self::Internal { message },
             "transport" => Self::Transport { message },
+            "no_host" => Self::NoHost { message },
             other => return Err(format!("unknown error `{other}`")),
         })
     }
@@ -215,6 +221,7 @@ impl AppError {
             Self::ConfluenceUnavailable { .. } => "confluence_unavailable",
             Self::Internal { .. } => "internal",
             Self::Transport { .. } => "transport",
+            Self::NoHost { .. } => "no_host",
         }
     }
 
@@ -235,7 +242,9 @@ impl AppError {
             | Self::KeyServiceBusy { .. }
             | Self::ConfluenceUnavailable { .. } => S::SERVICE_UNAVAILABLE,
             Self::RateLimited { .. } => S::TOO_MANY_REQUESTS,
-            Self::Internal { .. } | Self::Transport { .. } => S::INTERNAL_SERVER_ERROR,
+            Self::Internal { .. } | Self::Transport { .. } | Self::NoHost { .. } => {
+                S::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -323,6 +332,7 @@ mod tests {
             AppError::confluence_unavailable(),
             AppError::Internal { message: message() },
             AppError::Transport { message: message() },
+            AppError::NoHost { message: message() },
         ] {
             let back: AppError = serde_json::from_str(&e.to_json()).unwrap();
             assert_eq!(back, e);
@@ -335,6 +345,9 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<AppError>(bad).is_err(), "{bad}");
         }
+        let forge_anonymous: AppError =
+            serde_json::from_str(r#"{"error":"principal_required","message":"m"}"#).unwrap();
+        assert_eq!(forge_anonymous, AppError::forbidden("m"));
     }
 
     #[test]

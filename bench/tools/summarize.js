@@ -2,7 +2,8 @@
 "use strict";
 // Prints the markdown summary of one bench/run.sh run directory: one table with the Rust app,
 // ACE and the bare axum baseline side by side and their ratios, the issue's targets (met or
-// missed, at 16 connections), cold start, memory, client weight and time to hydrated.
+// missed, at 16 connections), cold start, memory, client weight (Connect page and Forge Custom
+// UI) and time to hydrated.
 // usage: summarize.js RUN_DIR
 const fs = require("fs");
 const path = require("path");
@@ -34,6 +35,7 @@ for (const a of apps) {
 }
 const weight = read("client-weight.json");
 const hyd = read("hydration.json");
+const forgeWeight = read("forge-weight.json");
 
 const row = (a, s, c) => results[a].find(r => r.scenario === s && r.conns === c);
 const rps = r => (r ? r.wrk.rps : null);
@@ -173,6 +175,10 @@ if (weight) {
   const br = first.reduce((n, w) => n + w.brotli, 0);
   check("first-load weight (wasm+JS+CSS) ≤ 150 KB brotli", br, br <= 150 * 1000, `${(br / 1000).toFixed(1)} kB (${kib(br)} KiB) brotli q11`);
 }
+if (forgeWeight) {
+  const br = forgeWeight.total.brotli;
+  check("Forge Custom UI first load (wasm+JS+CSS) ≤ 150 KB brotli", br, br <= 150 * 1000, `${(br / 1000).toFixed(1)} kB (${kib(br)} KiB) brotli q11`);
+}
 {
   // Forge Remote (issue 14): a remembered FIT skips RSA as a remembered context token skips HMAC,
   // so the FIT read should cost about what the Connect read costs (same process, same run).
@@ -227,6 +233,16 @@ if (weight) {
   }
   const t = weight.total;
   out.push(`| **total** | ${kib(t.raw)} | ${kib(t.gzip)} | ${kib(t.brotli)} |${served ? ` ${kib(t.served_br)} | ${kib(t.served_gzip)} |` : ""}`);
+  out.push("");
+}
+if (forgeWeight) {
+  out.push("### Forge Custom UI weight (scripts/forge-ui.sh, first load; plus index.html, under 0.3 KiB)");
+  out.push("");
+  out.push("| file | raw KiB | gzip -9 KiB | brotli q11 KiB |");
+  out.push("|---|---:|---:|---:|");
+  for (const w of forgeWeight.files) out.push(`| ${w.file} | ${kib(w.raw)} | ${kib(w.gzip)} | ${kib(w.brotli)} |`);
+  const t = forgeWeight.total;
+  out.push(`| **total** | ${kib(t.raw)} | ${kib(t.gzip)} | ${kib(t.brotli)} |`);
   out.push("");
 }
 if (hyd) {

@@ -98,6 +98,8 @@ pub struct ForgeConfig {
     /// `FORGE_API_BASE_URL_PREFIX` (default `https://api.atlassian.com/ex/`): every FIT's
     /// `app.apiBaseUrl` must start with it; it is where calls to Atlassian for Forge go.
     pub api_base_url_prefix: String,
+    /// `FORGE_UI_ORIGINS`: browser origins whose CORS preflights to `/api/*` are answered.
+    pub ui_origins: crate::forge::ui_origins::UiOrigins,
 }
 
 pub const DEFAULT_INSTALL_KEYS_URL: &str = "https://connect-install-keys.atlassian.com";
@@ -342,6 +344,7 @@ fn forge_config(
             "FORGE_ENVIRONMENT_IDS",
             "FORGE_JWKS_COOLDOWN_SECS",
             "FORGE_API_BASE_URL_PREFIX",
+            "FORGE_UI_ORIGINS",
         ] {
             if var(other).is_some() {
                 return Err(bad(
@@ -406,12 +409,18 @@ fn forge_config(
     let min_cooldown = if env == AppEnv::Production { 30 } else { 1 };
     let jwks_cooldown =
         Duration::from_secs(number("FORGE_JWKS_COOLDOWN_SECS", min_cooldown..=3600, 30)?);
+    let ui_origins = crate::forge::ui_origins::UiOrigins::parse(
+        &var("FORGE_UI_ORIGINS")
+            .unwrap_or_else(|| crate::forge::ui_origins::DEFAULT_UI_ORIGINS.into()),
+    )
+    .map_err(|problem| bad("FORGE_UI_ORIGINS", problem))?;
     Ok(Some(ForgeConfig {
         app_id,
         jwks_url,
         environments,
         jwks_cooldown,
         api_base_url_prefix,
+        ui_origins,
     }))
 }
 
@@ -536,6 +545,7 @@ mod tests {
             "FORGE_JWKS_URL",
             "FORGE_ENVIRONMENT_IDS",
             "FORGE_JWKS_COOLDOWN_SECS",
+            "FORGE_UI_ORIGINS",
         ] {
             let e = config(&[(other, "30")]).unwrap_err();
             assert_eq!(e.var, "FORGE_APP_ID", "{other}");
@@ -555,6 +565,8 @@ mod tests {
         assert_eq!(f.jwks_url, DEFAULT_FORGE_JWKS_URL);
         assert_eq!(f.environments, EnvironmentPolicy::AnyOfApp);
         assert_eq!(f.jwks_cooldown, Duration::from_secs(30));
+        assert!(f.ui_origins.allows("https://acme.atlassian.net"));
+        assert!(!f.ui_origins.allows("http://127.0.0.1:3100"));
         let ari = format!("ari:cloud:ecosystem::app/{FORGE_UUID}");
         let f = config(&[
             ("FORGE_APP_ID", ari.as_str()),
@@ -585,6 +597,8 @@ mod tests {
             ("FORGE_ENVIRONMENT_IDS", other_app_env),
             ("FORGE_JWKS_COOLDOWN_SECS", "0"),
             ("FORGE_JWKS_COOLDOWN_SECS", "3601"),
+            ("FORGE_UI_ORIGINS", "*"),
+            ("FORGE_UI_ORIGINS", "http://ui.example.com"),
         ] {
             let vars: Vec<(&str, &str)> = if k == "FORGE_APP_ID" {
                 vec![(k, v)]

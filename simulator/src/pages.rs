@@ -153,9 +153,21 @@ fn forge_parts(site: &SiteSnapshot) -> (String, String) {
         ("upgraded", &forge.callbacks.upgraded),
         ("preUninstall", &forge.callbacks.uninstalled),
     ]);
+    let open: Vec<String> = USERS
+        .iter()
+        .map(|u| {
+            format!(
+                r#"<a href="/sites/{site}/wiki/forge/preferences?user={user}" data-forge-user="{user}">{name}</a>"#,
+                site = escape(site.site),
+                user = escape(u.slug),
+                name = escape(u.name),
+            )
+        })
+        .collect();
     let rows = format!(
-        "<dt>Forge</dt><dd>{state} (installs: {installs})</dd>\n<dt>Forge triggers</dt><dd>{triggers}</dd>\n",
+        "<dt>Forge</dt><dd>{state} (installs: {installs})</dd>\n<dt>Forge triggers</dt><dd>{triggers}</dd>\n<dt>Open on Forge</dt><dd>Custom UI as {open}</dd>\n",
         installs = forge.installs,
+        open = open.join(", "),
     );
     let slug = escape(site.site);
     let (install_label, disabled) = if forge.installed {

@@ -72,6 +72,13 @@ fn LoadFailed(error: AppError) -> impl IntoView {
         AppError::StoreUnavailable { .. } | AppError::Transport { .. } => {
             "The server is not answering right now. Try again in a moment."
         }
+        // Only a token without a user is refused a read (Forge: no `principal`).
+        AppError::Forbidden { .. } => {
+            "Anonymous visitors have no preferences here. Log in to Confluence to see yours."
+        }
+        AppError::NoHost { .. } => {
+            "This page only works inside Confluence. Open it from Confluence to see your preferences."
+        }
         _ => "Your preferences could not be loaded.",
     };
     view! {

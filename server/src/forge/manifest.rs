@@ -117,7 +117,7 @@ modules:
     - key: uninstalled
       endpoint: backend-uninstalled
 resources:
-  # The Custom UI build (index.html at its root), relative to this file.
+  # The Custom UI, built by scripts/forge-ui.sh (index.html at its root), relative to this file.
   - key: main
     path: static/preferences
 permissions:
@@ -194,6 +194,19 @@ mod tests {
             .name
             .value;
         assert!(yaml.contains(&format!("\n      title: {}\n", quoted(title))));
+    }
+
+    #[test]
+    fn the_custom_ui_calls_the_remote_and_resource_the_manifest_names() {
+        let yaml = render(&config(EXAMPLE)).unwrap();
+        // The page's client sends requestRemote to this remote key (app/src/client).
+        let key = app::client::FORGE_REMOTE_KEY;
+        assert!(yaml.contains(&format!("\nremotes:\n  - key: {key}\n")));
+        assert!(yaml.contains(&format!("\n      client:\n        - remote: {key}\n")));
+        // scripts/forge-ui.sh builds the resource where the manifest (in forge/) points.
+        assert!(yaml.contains("\n  - key: main\n    path: static/preferences\n"));
+        let script = std::fs::read_to_string(repo_root().join("scripts/forge-ui.sh")).unwrap();
+        assert!(script.contains("OUT=${OUT:-forge/static/preferences}"));
     }
 
     #[test]

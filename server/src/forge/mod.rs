@@ -2,7 +2,8 @@
 //! rules of `connect::forge`, and [`Forge`], which turns a verified FIT into the site it acts
 //! for. A valid FIT establishes its installation (its claims are signed by Atlassian): linked to
 //! the site of its `cloudId`, or to a new site (`db::sites`). An uninstalled installation's
-//! FITs are refused. `manifest` renders the Forge manifest that points Forge at this server.
+//! FITs are refused. `manifest` renders the Forge manifest that points Forge at this server;
+//! `ui_origins` answers the Custom UI's CORS preflights.
 
 pub mod app_tokens;
 pub mod extractors;
@@ -10,6 +11,7 @@ pub mod jwks;
 pub mod lifecycle;
 pub mod manifest;
 pub mod remembered;
+pub mod ui_origins;
 pub mod verifier;
 
 use std::sync::Arc;

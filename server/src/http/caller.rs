@@ -18,6 +18,18 @@ use crate::forge::extractors::{ForgeRejection, authenticate, bearer_token};
 use crate::outbound::ProductAccess;
 use crate::state::AppState;
 use app::auth::AuthCtx;
+use app::preferences::Locale;
+
+/// The Custom UI's bridge shim sends the locale `view.getContext()` reported. Like Connect's
+/// `loc`, it only picks the language a never-saved user starts with; it decides nothing else.
+const HOST_LOCALE_HEADER: &str = "x-host-locale";
+
+fn forge_host_locale(headers: &axum::http::HeaderMap) -> Option<Locale> {
+    let tag = headers.get(HOST_LOCALE_HEADER)?.to_str().ok()?;
+    (tag.len() <= 35)
+        .then(|| Locale::from_host_tag(tag))
+        .flatten()
+}
 
 /// The verified caller of an API route, the transport that carried it (for logs only), and how
 /// calls to Atlassian made for it act (as this caller, never anyone else).
@@ -80,7 +92,7 @@ impl FromRequestParts<AppState> for ApiCaller {
                 account_id: Some(principal.as_str().to_owned()),
                 site_id: caller.site_id,
                 site_url: caller.site_url,
-                host_locale: None,
+                host_locale: forge_host_locale(&parts.headers),
             },
             transport: "forge",
             access: ProductAccess::Forge {

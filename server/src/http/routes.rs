@@ -76,7 +76,15 @@ fn table(state: &AppState) -> PolicyRouter {
             IframeToken,
             get(pages::preferences).layer(compression()),
         )
-        .route("/api/{*fn_name}", UserApiToken, any(api::server_fn))
+        .route(
+            "/api/{*fn_name}",
+            UserApiToken,
+            // CORS preflights of the Forge Custom UI (FORGE_UI_ORIGINS) carry no token.
+            any(api::server_fn).layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::forge::ui_origins::api_cors,
+            )),
+        )
         // The paths the Forge manifest routes the lifecycle events to.
         .route(INSTALLED_PATH, ForgeEvent, post(forge::installed))
         .route(UNINSTALLED_PATH, ForgeEvent, post(forge::uninstalled));

@@ -756,3 +756,89 @@ async fn concurrent_first_calls_of_two_sites_each_see_their_own_data_and_one_sit
         assert_eq!(n, 1, "racing first calls established one site per cloudId");
     }
 }
+
+// ---- The Custom UI (scripts/forge-ui.sh): its host locale header and its CORS preflights
+
+#[tokio::test]
+async fn forge_host_locale_starts_a_never_saved_user_in_the_hosts_language() {
+    let (_jwks, app) = setup().await;
+    let (installation, cloud) = install_ids();
+    let token = fit(&installation, &cloud, Some("557058:alice"));
+    let get_with = |locale: &'static str| {
+        app.client
+            .get(app.url("/api/preferences"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("x-host-locale", locale)
+            .send()
+    };
+    let r = read(get_with("de_DE").await.unwrap()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["preferences"]["locale"], "de-DE");
+    assert_eq!(r.json()["revision"], 0);
+    let r = read(
+        get_with("xx-unknown-and-long-enough-to-be-refused-too")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.json()["preferences"]["locale"], "en-US");
+    // Once saved, the stored choice wins over whatever the host says.
+    let mut prefs = sample_prefs();
+    prefs["locale"] = json!("fr-FR");
+    assert_eq!(forge_save(&app, &token, 0, &prefs).await.status, 200);
+    let r = read(get_with("de-DE").await.unwrap()).await;
+    assert_eq!(r.json()["preferences"]["locale"], "fr-FR");
+}
+
+#[tokio::test]
+async fn forge_ui_preflights_are_answered_for_configured_origins_only() {
+    let (_jwks, app) = setup().await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/preferences"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type,x-host-locale",
+            )
+            .send()
+    };
+    // The default FORGE_UI_ORIGINS: any site and Forge's Custom UI CDN.
+    for origin in [
+        "https://acme.atlassian.net",
+        "https://a1b2.cdn.prod.atlassian-dev.net",
+    ] {
+        let r = read(preflight(origin).await.unwrap()).await;
+        assert_eq!(r.status, 204, "{origin}: {}", r.body);
+        assert_eq!(
+            r.header("access-control-allow-origin").as_deref(),
+            Some(origin)
+        );
+        assert!(
+            r.header("access-control-allow-headers")
+                .unwrap()
+                .contains("authorization")
+        );
+        assert_eq!(r.header("access-control-allow-credentials"), None);
+    }
+    let r = read(preflight("https://evil.example.com").await.unwrap()).await;
+    assert_eq!((r.status, r.error()), (403, "forbidden".into()));
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    // The call itself still needs its token; an allowed origin may read the refusal.
+    let r = read(
+        app.client
+            .get(app.url("/api/preferences"))
+            .header("origin", "https://acme.atlassian.net")
+            .header("authorization", "Bearer not-a-token")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("access-control-allow-origin").as_deref(),
+        Some("https://acme.atlassian.net")
+    );
+}

@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/sites/{site}/forge/install", post(forge_install))
         .route("/api/sites/{site}/forge/upgrade", post(forge_upgrade))
         .route("/api/sites/{site}/forge/uninstall", post(forge_uninstall))
+        .merge(super::ui::routes())
 }
 
 /// What `GET /api/forge` (and `forge` in `GET /api/config`) shows.
