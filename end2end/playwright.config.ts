@@ -89,6 +89,8 @@ export default defineConfig({
         FORGE_APP_ID: FORGE_APP_ID,
         FORGE_ENVIRONMENT_IDS: `ari:cloud:ecosystem::environment/${FORGE_APP_UUID}/c97c7994-1847-4fcc-89fc-95a62602ea67`,
         FORGE_JWKS_URL: `http://127.0.0.1:${SIM_PORT}/forge/jwks.json`,
+        // FITs name the simulator's API gateway as apiBaseUrl: Forge users' calls to Confluence.
+        FORGE_API_BASE_URL_PREFIX: `http://127.0.0.1:${SIM_PORT}/ex/`,
         // Browsers on the simulator's Forge host page (its bridge's "host" mode makes the calls
         // there, as a product page would) and on its Custom UI origin may call /api.
         FORGE_UI_ORIGINS: `http://127.0.0.1:${SIM_PORT},http://localhost:${SIM_PORT}`,
@@ -105,6 +107,7 @@ export default defineConfig({
         SIM_ADDR: `127.0.0.1:${SIM_PORT}`,
         SIM_APP_URL: `http://127.0.0.1:${APP_PORT}`,
         SIM_AUTO_INSTALL: "false",
+        SIM_FORGE_API_BASE_URL: `http://127.0.0.1:${SIM_PORT}/ex/confluence`,
         RUST_LOG: "warn",
       },
     },

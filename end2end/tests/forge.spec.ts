@@ -175,6 +175,22 @@ test.describe("Forge Custom UI", () => {
     }
   });
 
+  test("the space picker lists the user's spaces through the bridge, with Forge's user token", async ({ page }) => {
+    await resetPrefs("acme", "alice", KNOWN);
+    const app = await openForge(page, "acme", "alice");
+    const f = form(app);
+    await expect(app.locator("#default-space-key-hint")).toHaveText("Chosen: Documentation (DOCS).");
+    await f.spaceKey.fill("priv");
+    const options = app.locator("#space-options option");
+    // Read at the FIT's apiBaseUrl (the simulator's gateway) as alice: her private space only.
+    await expect(options).toHaveCount(1);
+    await expect(options.first()).toHaveAttribute("value", "APRIV");
+    await f.spaceKey.fill("ENG");
+    await expect(app.locator("#default-space-key-hint")).toHaveText("Chosen: Engineering (ENG).");
+    await saveAndConfirm(app);
+    expect((await readPrefs("acme", "alice")).preferences.default_space_name).toBe("Engineering");
+  });
+
   test("the same validation and conflict handling as on Connect: a Connect save meanwhile is a conflict on Forge", async ({ page }) => {
     await resetPrefs("globex", "bob", KNOWN);
     const app = await openForge(page, "globex", "bob");

@@ -267,7 +267,8 @@ async fn concurrent_calls_of_one_user_share_one_token_exchange() {
 async fn with_the_authorization_server_down_waiting_callers_do_not_queue_up() {
     let w = Arc::new(World::start().await);
     let alice = w.token("acme", "alice").await;
-    w.fault(json!({"path_prefix": "/oauth2/token", "kind": "status", "status": 503})).await;
+    w.fault(json!({"path_prefix": "/oauth2/token", "kind": "status", "status": 503}))
+        .await;
     let started = std::time::Instant::now();
     let calls = (0..4).map(|_| {
         let (w, alice) = (Arc::clone(&w), alice.clone());
@@ -275,10 +276,17 @@ async fn with_the_authorization_server_down_waiting_callers_do_not_queue_up() {
     });
     for reply in futures::future::join_all(calls).await {
         let reply = reply.unwrap();
-        assert_eq!((reply.status, reply.error()), (503, "confluence_unavailable".into()));
+        assert_eq!(
+            (reply.status, reply.error()),
+            (503, "confluence_unavailable".into())
+        );
     }
     // Each waited at most its own budget (4 s), not the failed exchanges of those before it.
-    assert!(started.elapsed() < Duration::from_secs(7), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

@@ -496,8 +496,24 @@ async fn bridge_call(
                 Ok(minted) => minted,
                 Err(e) => return Ok(bridge_error(e.to_string())),
             };
+            // As Forge does for an endpoint with `auth.appUserToken`: the user's API token
+            // beside the FIT (the app calls Confluence with it).
+            let user_token = match user.account_id {
+                Some(_) => match crate::product::oauth::forge_user_token(&sim, site, user) {
+                    Ok(token) => Some(token),
+                    Err(e) => return Ok(bridge_error(e.to_string())),
+                },
+                None => None,
+            };
             Ok(Json(
-                forward(&sim.http, &sim.config.app_url, &request.init, &minted.token).await,
+                forward(
+                    &sim.http,
+                    &sim.config.app_url,
+                    &request.init,
+                    &minted.token,
+                    user_token.as_deref(),
+                )
+                .await,
             ))
         }
         other => Ok(bridge_error(format!(
@@ -506,8 +522,15 @@ async fn bridge_call(
     }
 }
 
-/// Request headers never passed on from the page.
-const HOP_HEADERS: [&str; 4] = ["authorization", "host", "content-length", "cookie"];
+/// Request headers never passed on from the page (Forge sets the last two itself).
+const HOP_HEADERS: [&str; 6] = [
+    "authorization",
+    "host",
+    "content-length",
+    "cookie",
+    "x-forge-oauth-user",
+    "x-forge-oauth-system",
+];
 
 /// Sends the page's call to the remote with `Authorization: Bearer <fit>`; answers the reply in
 /// the shape the bridge rebuilds a `Response` from.
@@ -516,6 +539,7 @@ async fn forward(
     base_url: &str,
     init: &FetchRequestInit,
     fit: &str,
+    user_token: Option<&str>,
 ) -> Value {
     let path = init.path.as_deref().unwrap_or("");
     let url = if path.is_empty() || path.starts_with('/') {
@@ -536,6 +560,9 @@ async fn forward(
         }
     }
     request = request.header(header::AUTHORIZATION, format!("Bearer {fit}"));
+    if let Some(token) = user_token {
+        request = request.header("x-forge-oauth-user", token);
+    }
     if let Some(body) = &init.body {
         request = request.body(body.clone());
     }
