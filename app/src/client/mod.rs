@@ -4,6 +4,7 @@
 
 mod ap;
 mod auth_client;
+pub mod codec;
 pub mod token;
 
 pub use ap::{host_available, resize_iframe};
