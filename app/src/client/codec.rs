@@ -1,5 +1,5 @@
-//! Server-function codecs for the browser's GET calls that keep generic serde machinery out of
-//! the wasm; the wire format is the same as Leptos' `GetUrl` input and `Json` output.
+//! Server-function codecs that keep generic serde machinery out of the wasm; on the wire they
+//! are exactly Leptos' `GetUrl` input and `Json` output.
 //!
 //! - [`Query`]: the arguments in the query string, as `GetUrl` sends them. The browser writes
 //!   them with `encodeURIComponent` (each argument type says how, [`ToQuery`]) instead of
@@ -216,5 +216,20 @@ impl<T: FromJs, E: FromJs> FromJs for Result<T, E> {
             return T::from_js(&ok).map(Ok);
         }
         E::from_js(&field(value, "Err")).map(Err)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_arguments_are_percent_encoded_and_absent_ones_left_out() {
+        let mut query = String::new();
+        push_arg(&mut query, "q", Some("team 0&x=ü"));
+        push_arg(&mut query, "skipped", None);
+        push_arg(&mut query, "cursor", Some("a-b_c.d~"));
+        assert_eq!(query, "q=team%200%26x%3D%C3%BC&cursor=a-b_c.d~");
     }
 }

@@ -59,8 +59,8 @@ fn show_options(spaces: &[Space]) {
 
 /// The name of the listed space whose key is `key`.
 fn listed_name(key: &str) -> Option<String> {
-    // The server renders an empty list (and has no DOM to read).
-    if cfg!(feature = "ssr") {
+    // Only the browser has a DOM; the server renders the list empty.
+    if cfg!(not(target_arch = "wasm32")) {
         return None;
     }
     let mut option = options()?.first_element_child();
