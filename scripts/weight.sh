@@ -10,11 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TOTAL_BUDGET=150000 # bytes, brotli: the first-load target (docs/BENCHMARKS.md)
-declare -A BUDGET=( # bytes, brotli, per file (snippets as one group)
-  [connect-prefs.wasm]=142700
-  [connect-prefs.js]=5300
-  [connect-prefs.css]=1400
-  [snippets]=600
+declare -A BUDGET=( # bytes, brotli, per file (snippets as one group), each just above its last measure
+  [connect-prefs.wasm]=132300 # measured 131793 (docs/BENCHMARKS.md, first-load weight)
+  [connect-prefs.js]=5450 # 5359
+  [connect-prefs.css]=1400 # 1325
+  [snippets]=400 # 365
 )
 PKG=${PKG:-target/site/pkg}
 

@@ -3,10 +3,7 @@
 //! authentication layer sends, so the browser decodes a 401 into a typed variant.
 //! It must never carry a token, a secret or database text.
 
-use leptos::server_fn::{
-    codec::JsonEncoding,
-    error::{FromServerFnError, ServerFnErrorErr},
-};
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 use crate::preferences::{FieldError, PreferencesView};
@@ -124,6 +121,23 @@ impl TryFrom<ErrorBody> for AppError {
             "no_host" => Self::NoHost { message },
             other => return Err(format!("unknown error `{other}`")),
         })
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl crate::client::codec::FromJs for AppError {
+    fn from_js(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        use crate::client::codec::{list, optional_field, string_field};
+        ErrorBody {
+            error: string_field(value, "error")?,
+            message: string_field(value, "message")?,
+            current: optional_field(value, "current", |v| {
+                PreferencesView::from_js(v).map(Box::new)
+            })?,
+            fields: optional_field(value, "fields", |v| list(v, |f| FieldError::from_js(&f)))?,
+        }
+        .try_into()
+        .ok()
     }
 }
 
@@ -262,7 +276,8 @@ impl AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    // The same JSON as Leptos' `JsonEncoding`; the browser reads it with `JSON.parse`.
+    type Encoder = crate::client::codec::JsJson;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {

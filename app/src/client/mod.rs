@@ -8,6 +8,7 @@
 mod ap;
 #[cfg(not(feature = "csr"))]
 mod auth_client;
+pub mod codec;
 #[cfg(feature = "csr")]
 mod forge;
 #[cfg(feature = "csr")]

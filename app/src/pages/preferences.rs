@@ -18,9 +18,9 @@ use crate::preferences::{
 /// server-rendered and hydrated text match.
 const SAMPLE_DATE: i64 = 1_795_864_800;
 
-/// The resource codec: the same JSON as Leptos' default `JsonSerdeCodec`, read with
-/// `serde_json::from_slice` like the server-function responses. `from_str` would compile a second
-/// copy of every deserializer (one per JSON reader) into the wasm.
+/// The resource codec: the same JSON as Leptos' default `JsonSerdeCodec`, read in the browser
+/// with `JSON.parse` like the server-function answers (`client::codec`), so that no serde_json
+/// reader is compiled into the wasm.
 struct JsonCodec;
 
 impl<T: serde::Serialize> codee::Encoder<T> for JsonCodec {
@@ -32,6 +32,17 @@ impl<T: serde::Serialize> codee::Encoder<T> for JsonCodec {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
+impl<T: crate::client::codec::FromJs> codee::Decoder<T> for JsonCodec {
+    type Error = &'static str;
+    type Encoded = str;
+
+    fn decode(val: &str) -> Result<T, &'static str> {
+        crate::client::codec::from_json(val)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 impl<T: serde::de::DeserializeOwned> codee::Decoder<T> for JsonCodec {
     type Error = serde_json::Error;
     type Encoded = str;

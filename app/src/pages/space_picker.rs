@@ -17,42 +17,39 @@ pub struct SpaceChoice {
 }
 
 impl SpaceChoice {
-    /// The name to show for `key`: a space in `found`, or the saved name if it is the saved key.
-    fn name_of(&self, key: &str, found: &[Space]) -> Option<String> {
-        found
-            .iter()
-            .find(|s| s.key == key)
-            .map(|s| s.name.clone())
-            .or_else(|| {
-                self.saved
-                    .get()
-                    .filter(|(k, _)| k == key)
-                    .and_then(|(_, name)| name)
+    /// The name to show for `key`: a listed space's, or the saved name if it is the saved key.
+    fn name_of(&self, key: &str) -> Option<String> {
+        listed_name(key).or_else(|| {
+            self.saved.with(|saved| match saved {
+                Some((k, name)) if k == key => name.clone(),
+                _ => None,
             })
+        })
     }
 }
 
-/// The suggestions shown: the first page of spaces matching the text last asked for (a
-/// search narrows to any space; the server function also pages with a cursor).
-#[derive(Clone, Default)]
-struct Listing {
-    spaces: Vec<Space>,
-    failed: Option<String>,
+/// The suggestion list: the first page of spaces matching the text last asked for (a search
+/// narrows to any space; the server function also pages with a cursor).
+fn options() -> Option<web_sys::Element> {
+    web_sys::window()?
+        .document()?
+        .get_element_by_id("space-options")
 }
 
 /// Fills the suggestion list with `spaces` (value: the key, label: the name). Written straight
-/// to the DOM: the list is never server-rendered, and a reactive list of views here cost about
-/// 1.5 KB of wasm for nothing the browser's own `<datalist>` does not already do.
+/// to the DOM, which is also where the names are looked up again: the list is never
+/// server-rendered, and a reactive list of views or a second copy of it in a signal costs wasm
+/// for nothing the browser's own `<datalist>` does not already do.
 fn show_options(spaces: &[Space]) {
-    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    let Some(list) = doc.get_element_by_id("space-options") else {
+    let Some(list) = options() else {
         return;
     };
     list.set_text_content(None);
     for space in spaces {
-        if let Ok(option) = doc.create_element("option") {
+        if let Some(option) = list
+            .owner_document()
+            .and_then(|doc| doc.create_element("option").ok())
+        {
             let _ = option.set_attribute("value", &space.key);
             option.set_text_content(Some(&space.name));
             let _ = list.append_child(&option);
@@ -60,65 +57,85 @@ fn show_options(spaces: &[Space]) {
     }
 }
 
+/// The name of the listed space whose key is `key`.
+fn listed_name(key: &str) -> Option<String> {
+    // Only the browser has a DOM; the server renders the list empty.
+    if cfg!(not(target_arch = "wasm32")) {
+        return None;
+    }
+    let mut option = options()?.first_element_child();
+    while let Some(o) = option {
+        if o.get_attribute("value").as_deref() == Some(key) {
+            return o.text_content();
+        }
+        option = o.next_element_sibling();
+    }
+    None
+}
+
 #[component]
 pub fn SpacePicker(choice: SpaceChoice, error: Signal<Option<&'static str>>) -> impl IntoView {
-    let listing = RwSignal::new(Listing::default());
+    // The text last asked for (`None`: not yet); an answer to text the user has already typed
+    // past is dropped.
     let asked = RwSignal::new(None::<String>);
-    // Asks Confluence for `query` (from `cursor`, appending); an answer to a query the user has
-    // already typed past is dropped.
+    // Why the spaces could not be listed. Set (to `None` too) on every answer, after the list
+    // is rewritten, so the hint below reads the names again.
+    let failed = RwSignal::new(None::<String>);
     let search = move |query: String| {
         asked.set(Some(query.clone()));
         leptos::task::spawn_local(async move {
             let q = (!query.is_empty()).then(|| query.clone());
             let result = list_spaces(q, None).await;
-            if asked.get_untracked().as_deref() != Some(query.as_str()) {
+            if asked.with_untracked(|a| a.as_deref() != Some(query.as_str())) {
                 return;
             }
-            listing.update(|l| match result {
+            failed.set(match result {
                 Ok(page) => {
                     show_options(&page.spaces);
-                    l.spaces = page.spaces;
-                    l.failed = None;
+                    None
                 }
-                Err(e) => l.failed = Some(e.to_string()),
+                Err(e) => Some(e.to_string()),
             });
         });
     };
     let on_input = move |ev| {
         let text = event_target_value(&ev);
-        choice.key.set(text.clone());
         let query = text.trim().to_string();
+        choice.key.set(text);
         // Picking a suggestion puts its exact key in the box: no need to search for it.
-        let picked = listing.with_untracked(|l| l.spaces.iter().any(|s| s.key == query));
-        if !picked {
+        if listed_name(&query).is_none() {
             search(query);
         }
     };
     let on_focus = move |_| {
-        if asked.get_untracked().is_none() {
+        if asked.with_untracked(Option::is_none) {
             search(String::new());
         }
     };
     // One line under the box: what is chosen, and whether Confluence could be asked.
     let hint = move || {
-        let key = choice.key.get().trim().to_string();
-        let chosen = if key.is_empty() {
+        let typed = choice.key.get();
+        let key = typed.trim();
+        let mut hint = if key.is_empty() {
             "None: the app asks each time.".to_string()
         } else {
             let key = if key.starts_with('~') {
-                key
+                key.to_string()
             } else {
                 key.to_ascii_uppercase()
             };
-            match listing.with(|l| choice.name_of(&key, &l.spaces)) {
+            match choice.name_of(&key) {
                 Some(name) => format!("Chosen: {name} ({key})."),
                 None => format!("Chosen: {key} (checked with Confluence when you save)."),
             }
         };
-        match listing.with(|l| l.failed.clone()) {
-            Some(why) => format!("{chosen} Couldn't list your spaces: {why}"),
-            None => chosen,
-        }
+        failed.with(|failed| {
+            if let Some(why) = failed {
+                hint.push_str(" Couldn't list your spaces: ");
+                hint.push_str(why);
+            }
+        });
+        hint
     };
     view! {
         <div class="field">

@@ -2,14 +2,15 @@
 //! saves with a compare-and-swap on the revision. Declared with `#[api]`, so the browser always
 //! sends the JWT; the server reaches them only through its verifying handler.
 
-use leptos::server_fn::codec::{GetUrl, Json};
+use leptos::server_fn::codec::{Json, Post};
 use macros::api;
 
 use super::{Preferences, PreferencesView};
 use crate::AppError;
+use crate::client::codec::{JsJson, Query, ToQuery};
 
 /// The signed-in user's preferences (defaults if never saved).
-#[api(endpoint = "preferences", input = GetUrl)]
+#[api(endpoint = "preferences", input = Query, output = Post<JsJson>)]
 pub async fn get_preferences() -> Result<PreferencesView, AppError> {
     let caller = crate::auth::require_caller()?;
     let page_data = leptos::prelude::use_context::<PageData>();
@@ -17,6 +18,14 @@ pub async fn get_preferences() -> Result<PreferencesView, AppError> {
         return read;
     }
     ssr::load(&ssr::store()?, &caller).await
+}
+
+crate::query_args!(GetPreferences);
+
+impl ToQuery for GetPreferences {
+    fn to_query(&self) -> String {
+        String::new()
+    }
 }
 
 /// During a page render: what the page handler already read for its viewer (`load`). The page
@@ -51,7 +60,7 @@ pub use ssr::load;
 
 /// Saves `preferences` if the stored revision is still `base_revision`; otherwise answers
 /// `version_conflict` with the stored copy and writes nothing.
-#[api(endpoint = "preferences", input = Json)]
+#[api(endpoint = "preferences", input = Json, output = Post<JsJson>)]
 pub async fn save_preferences(
     base_revision: i64,
     preferences: Preferences,

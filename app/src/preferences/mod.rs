@@ -26,3 +26,17 @@ pub struct PreferencesView {
     /// The Confluence site's address, for links.
     pub site_url: String,
 }
+
+#[cfg(target_arch = "wasm32")]
+impl crate::client::codec::FromJs for PreferencesView {
+    fn from_js(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        use crate::client::codec::{field, int, optional_field, string_field};
+        Some(Self {
+            preferences: Preferences::from_js(&field(value, "preferences"))?,
+            revision: int(&field(value, "revision"))?,
+            updated_at: optional_field(value, "updated_at", int)?,
+            can_edit: field(value, "can_edit").as_bool()?,
+            site_url: string_field(value, "site_url")?,
+        })
+    }
+}

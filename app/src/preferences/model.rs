@@ -63,6 +63,69 @@ pub enum Locale {
     JaJp,
 }
 
+/// The names `Serialize` writes for each enum, in the order of its `ALL` (a test checks that they
+/// agree): the browser reads the enums from these (`client::codec`).
+impl Theme {
+    pub const NAMES: &'static [&'static str] = &["system", "light", "dark"];
+}
+impl DateFormat {
+    pub const NAMES: &'static [&'static str] = &["iso", "day_month_year", "month_day_year", "long"];
+}
+impl EmailDigest {
+    pub const NAMES: &'static [&'static str] = &["off", "daily", "weekly"];
+}
+impl Locale {
+    pub const NAMES: &'static [&'static str] =
+        &["en-US", "en-GB", "de-DE", "fr-FR", "es-ES", "ja-JP"];
+}
+
+/// An enum value from its name (the browser's reading of a JSON answer).
+#[cfg(target_arch = "wasm32")]
+fn by_name<T: Copy>(value: &wasm_bindgen::JsValue, names: &[&str], all: &[T]) -> Option<T> {
+    let name = value.as_string()?;
+    Some(all[names.iter().position(|n| *n == name)?])
+}
+
+#[cfg(target_arch = "wasm32")]
+impl crate::client::codec::FromJs for Preferences {
+    fn from_js(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        use crate::client::codec::{field, int, list, optional_field};
+        Some(Self {
+            theme: by_name(&field(value, "theme"), Theme::NAMES, &Theme::ALL)?,
+            locale: by_name(&field(value, "locale"), Locale::NAMES, &Locale::ALL)?,
+            date_format: by_name(
+                &field(value, "date_format"),
+                DateFormat::NAMES,
+                &DateFormat::ALL,
+            )?,
+            email_digest: by_name(
+                &field(value, "email_digest"),
+                EmailDigest::NAMES,
+                &EmailDigest::ALL,
+            )?,
+            default_space_key: optional_field(value, "default_space_key", |v| v.as_string())?,
+            default_space_name: optional_field(value, "default_space_name", |v| v.as_string())?,
+            favourite_labels: list(&field(value, "favourite_labels"), |v| v.as_string())?,
+            items_per_page: u16::try_from(int(&field(value, "items_per_page"))?).ok()?,
+        })
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl crate::client::codec::FromJs for FieldError {
+    fn from_js(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        use crate::client::codec::string_field;
+        Some(Self {
+            field: string_field(value, "field")?,
+            code: string_field(value, "code")?,
+        })
+    }
+}
+
+impl Theme {
+    pub const ALL: [Theme; 3] = [Theme::System, Theme::Light, Theme::Dark];
+}
+
 impl DateFormat {
     pub const ALL: [DateFormat; 4] = [
         DateFormat::Iso,
@@ -415,6 +478,28 @@ mod tests {
         );
         let unknown = r#"{"theme":"system","locale":"en-US","date_format":"iso","email_digest":"weekly","default_space_key":null,"favourite_labels":[],"items_per_page":25,"admin":true}"#;
         assert!(serde_json::from_str::<Preferences>(unknown).is_err());
+    }
+
+    #[test]
+    fn enum_names_are_the_ones_serde_writes_and_reads() {
+        fn check<T>(all: &[T], names: &[&str])
+        where
+            T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug,
+        {
+            assert_eq!(all.len(), names.len());
+            for (value, name) in all.iter().zip(names) {
+                assert_eq!(
+                    serde_json::to_value(value).unwrap(),
+                    serde_json::json!(name)
+                );
+                let back: T = serde_json::from_str(&format!("\"{name}\"")).unwrap();
+                assert_eq!(&back, value);
+            }
+        }
+        check(&Theme::ALL, Theme::NAMES);
+        check(&DateFormat::ALL, DateFormat::NAMES);
+        check(&EmailDigest::ALL, EmailDigest::NAMES);
+        check(&Locale::ALL, Locale::NAMES);
     }
 
     #[test]

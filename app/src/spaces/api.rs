@@ -1,14 +1,15 @@
 //! `GET /api/spaces?q=&cursor=`: the spaces the signed-in user can see in Confluence, asked as
 //! that user. Declared with `#[api]`, so the browser always sends its token.
 
-use leptos::server_fn::codec::GetUrl;
+use leptos::server_fn::codec::Post;
 use macros::api;
 
 use super::SpacePage;
 use crate::AppError;
+use crate::client::codec::{JsJson, Query, ToQuery, push_arg};
 
 /// Spaces whose name or key contains `q`, from `cursor` (both optional).
-#[api(endpoint = "spaces", input = GetUrl)]
+#[api(endpoint = "spaces", input = Query, output = Post<JsJson>)]
 pub async fn list_spaces(q: Option<String>, cursor: Option<String>) -> Result<SpacePage, AppError> {
     use super::{MAX_CURSOR_CHARS, MAX_QUERY_CHARS};
     let caller = crate::auth::require_caller()?;
@@ -40,6 +41,17 @@ pub async fn list_spaces(q: Option<String>, cursor: Option<String>) -> Result<Sp
         .0
         .list(q.as_deref(), cursor.as_deref())
         .await
+}
+
+crate::query_args!(ListSpaces);
+
+impl ToQuery for ListSpaces {
+    fn to_query(&self) -> String {
+        let mut query = String::new();
+        push_arg(&mut query, "q", self.q.as_deref());
+        push_arg(&mut query, "cursor", self.cursor.as_deref());
+        query
+    }
 }
 
 #[cfg(feature = "ssr")]

@@ -27,6 +27,23 @@ pub struct SpacePage {
     pub next_cursor: Option<String>,
 }
 
+#[cfg(target_arch = "wasm32")]
+impl crate::client::codec::FromJs for SpacePage {
+    fn from_js(value: &wasm_bindgen::JsValue) -> Option<Self> {
+        use crate::client::codec::{field, list, optional_field, string_field};
+        Some(Self {
+            spaces: list(&field(value, "spaces"), |s| {
+                Some(Space {
+                    key: string_field(&s, "key")?,
+                    name: string_field(&s, "name")?,
+                    url: string_field(&s, "url")?,
+                })
+            })?,
+            next_cursor: optional_field(value, "next_cursor", |c| c.as_string())?,
+        })
+    }
+}
+
 /// The longest search text accepted.
 pub const MAX_QUERY_CHARS: usize = 100;
 /// The longest cursor accepted (Confluence's are opaque base64-like strings).
