@@ -13,7 +13,7 @@ use url::Url;
 
 use super::Outbound;
 use super::error::OutboundError;
-use super::retry::retry_after;
+use super::retry::{RetryPolicy, retry_after};
 use crate::key_fetch::{BodyError, read_capped};
 use connect::outbound::ProductTarget;
 
@@ -70,12 +70,25 @@ pub struct Call<'a> {
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
+    /// The answer's headers (`Cycle-Period` of the personal-data reporting API, …).
+    pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
 }
 
 impl Outbound {
-    /// Sends `call`, following redirects and retrying as the policy allows.
+    /// Sends `call`, following redirects and retrying as the configured policy allows (the
+    /// short budget of a user's request).
     pub async fn send(&self, call: Call<'_>) -> Result<Reply, OutboundError> {
+        self.send_with(call, self.config.retry).await
+    }
+
+    /// [`send`](Self::send) with its own retry policy: background jobs may wait longer than a
+    /// user's request.
+    pub async fn send_with(
+        &self,
+        call: Call<'_>,
+        policy: RetryPolicy,
+    ) -> Result<Reply, OutboundError> {
         let started = Instant::now();
         let Call {
             kind,
@@ -86,7 +99,6 @@ impl Outbound {
         } = call;
         let idempotent = matches!(method, Method::GET | Method::HEAD);
         let body = body.filter(|_| !idempotent);
-        let policy = self.config.retry;
         let (mut retries, mut redirects, mut last_status) = (0u32, 0u32, None);
 
         let result = loop {
@@ -128,7 +140,7 @@ impl Outbound {
                 Err(e) if e.is_timeout() => break Err(OutboundError::Timeout),
                 Err(_) if idempotent => {
                     retries += 1;
-                    match self.backoff(retries, None, started) {
+                    match backoff(&policy, retries, None, started) {
                         Some(wait) => {
                             tokio::time::sleep(wait).await;
                             continue;
@@ -172,7 +184,7 @@ impl Outbound {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| retry_after(v, SystemTime::now()));
                 retries += 1;
-                if let Some(wait) = self.backoff(retries, asked, started) {
+                if let Some(wait) = backoff(&policy, retries, asked, started) {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
@@ -184,9 +196,11 @@ impl Outbound {
             }
 
             if status.is_success() {
+                let headers = res.headers().clone();
                 break match read_capped(res, self.config.max_body).await {
                     Ok(body) => Ok(Reply {
                         status: status.as_u16(),
+                        headers,
                         body,
                     }),
                     Err(BodyError::TooLarge) => Err(OutboundError::TooLarge),
@@ -219,18 +233,6 @@ impl Outbound {
         result
     }
 
-    /// The wait before retry number `retry`, or `None` to give up (see [`RetryPolicy::wait`]).
-    fn backoff(
-        &self,
-        retry: u32,
-        asked: Option<std::time::Duration>,
-        started: Instant,
-    ) -> Option<std::time::Duration> {
-        let policy = self.config.retry;
-        let remaining = policy.budget.saturating_sub(started.elapsed());
-        policy.wait(retry, asked, remaining, rand::random::<f64>())
-    }
-
     /// https always; plain http only where the configuration allows it (loopback hosts in
     /// production, anything in development).
     fn scheme_allowed(&self, url: &Url) -> bool {
@@ -240,4 +242,15 @@ impl Outbound {
             _ => false,
         }
     }
+}
+
+/// The wait before retry number `retry`, or `None` to give up (see [`RetryPolicy::wait`]).
+fn backoff(
+    policy: &RetryPolicy,
+    retry: u32,
+    asked: Option<std::time::Duration>,
+    started: Instant,
+) -> Option<std::time::Duration> {
+    let remaining = policy.budget.saturating_sub(started.elapsed());
+    policy.wait(retry, asked, remaining, rand::random::<f64>())
 }
