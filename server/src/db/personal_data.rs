@@ -95,15 +95,27 @@ pub async fn erase_account(db: &Db, site_id: &str, account_id: &str) -> Result<b
     Ok(result.rows_affected() > 0)
 }
 
+/// What taking a tenant's lease found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lease {
+    /// Taken: the tenant is this owner's until the lease expires.
+    Taken(Progress),
+    /// Another owner holds it.
+    Busy,
+    /// Its next step is not due (the next cycle, or a cycle paused by `Retry-After` or backoff).
+    NotDue,
+}
+
 /// Takes the tenant's lease for `owner` until `lease_until`, if it is free, expired or already
-/// `owner`'s, and (`only_if_due`) the tenant's `next_at` has come. `None`: not now.
+/// `owner`'s, and its next step is due: `next_at` has come, or (`any_new_cycle`) no cycle is
+/// running, so a new one may start early. A paused cycle always waits for its `next_at`.
 pub async fn take_lease(
     db: &Db,
     client_key: &str,
     owner: &str,
     lease_until: i64,
-    only_if_due: bool,
-) -> Result<Option<Progress>, DbError> {
+    any_new_cycle: bool,
+) -> Result<Lease, DbError> {
     let now = now();
     sqlx::query(
         "INSERT INTO personal_data_reports (client_key, next_at) VALUES ($1, 0) \
@@ -113,31 +125,36 @@ pub async fn take_lease(
     .execute(db.pool())
     .await
     .map_err(DbError::from_write)?;
-    let due_by = if only_if_due { now } else { i64::MAX };
+    let early = if any_new_cycle { 1_i64 } else { 0 };
     let taken = sqlx::query(
         "UPDATE personal_data_reports SET lease_owner = $2, lease_until = $3 \
          WHERE client_key = $1 AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until < $4) \
-            AND next_at <= $5",
+            AND (next_at <= $4 OR (cycle_started_at IS NULL AND $5 = 1))",
     )
     .bind(client_key)
     .bind(owner)
     .bind(lease_until)
     .bind(now)
-    .bind(due_by)
+    .bind(early)
     .execute(db.pool())
     .await
     .map_err(DbError::from_write)?;
-    if taken.rows_affected() != 1 {
-        return Ok(None);
-    }
     let row = sqlx::query(
         "SELECT cycle_started_at, last_account, next_at, cycle_period_secs, reported, closed, \
-            erased, errors FROM personal_data_reports WHERE client_key = $1",
+            erased, errors, lease_owner FROM personal_data_reports WHERE client_key = $1",
     )
     .bind(client_key)
     .fetch_one(db.pool())
     .await?;
-    Ok(Some(Progress {
+    if taken.rows_affected() != 1 {
+        let holder: Option<String> = row.try_get("lease_owner")?;
+        return Ok(if holder.is_some_and(|h| h != owner) {
+            Lease::Busy
+        } else {
+            Lease::NotDue
+        });
+    }
+    Ok(Lease::Taken(Progress {
         cycle_started_at: row.try_get("cycle_started_at")?,
         last_account: row.try_get("last_account")?,
         next_at: row.try_get("next_at")?,

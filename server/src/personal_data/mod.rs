@@ -29,7 +29,9 @@ use serde_json::json;
 
 use crate::connect::verifier::Tenant;
 use crate::db::now;
-use crate::db::personal_data::{self as store, BatchDone, Purged, ReportingTenant, StoredAccount};
+use crate::db::personal_data::{
+    self as store, BatchDone, Lease, Purged, ReportingTenant, StoredAccount,
+};
 use crate::outbound::send::{Call, Credential, Destination};
 use crate::outbound::{OutboundError, RetryPolicy};
 use crate::state::AppState;
@@ -71,7 +73,9 @@ fn error_backoff(errors: i64) -> Duration {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Every installed tenant now (`server personal-data --once`): a running cycle resumes, a
-    /// finished one starts again; `Retry-After` waits up to a minute are waited out.
+    /// finished one starts again early; a cycle paused by `Retry-After` or backoff still waits
+    /// for its time (it counts as not answered); `Retry-After` waits up to a minute are waited
+    /// out.
     Once,
     /// Tenants whose next step is due (the background job).
     Due,
@@ -184,22 +188,38 @@ impl Runner {
         let config = &self.state.config.personal_data;
         let lease_until = || now() + LEASE.as_secs() as i64;
         let key = t.client_key.as_str();
-        let progress =
-            match store::take_lease(db, key, &self.owner, lease_until(), mode == Mode::Due).await {
-                Ok(Some(progress)) => progress,
-                Ok(None) => {
-                    if mode == Mode::Once {
-                        summary.busy += 1;
-                    }
-                    return;
+        let progress = match store::take_lease(
+            db,
+            key,
+            &self.owner,
+            lease_until(),
+            mode == Mode::Once,
+        )
+        .await
+        {
+            Ok(Lease::Taken(progress)) => progress,
+            Ok(Lease::Busy) => {
+                if mode == Mode::Once {
+                    summary.busy += 1;
                 }
-                Err(e) => {
-                    tracing::warn!(target: "personal_data", client_key = key, error = %e,
-                        "cannot take the reporting lease");
+                return;
+            }
+            Ok(Lease::NotDue) => {
+                if mode == Mode::Once {
+                    // A cycle paused by Retry-After or backoff: not answered yet.
+                    tracing::info!(target: "personal_data", client_key = key,
+                            "personal-data cycle paused until later; not resumed now");
                     summary.failed += 1;
-                    return;
                 }
-            };
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(target: "personal_data", client_key = key, error = %e,
+                        "cannot take the reporting lease");
+                summary.failed += 1;
+                return;
+            }
+        };
         let mut counts = Counts {
             reported: progress.reported,
             closed: progress.closed,

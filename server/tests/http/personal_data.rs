@@ -328,7 +328,22 @@ async fn a_long_429_mid_cycle_pauses_and_the_next_run_resumes_without_repeating_
     let due = Runner::new(w.app.state.clone()).run(Mode::Due).await;
     assert_eq!(due.batches, 0);
 
+    // Not even `--once` comes back before then: the run says the cycle is unfinished.
+    let summary = personal_data::run_once(&w.app.state).await;
+    assert_eq!(
+        (summary.batches, summary.complete()),
+        (0, false),
+        "{summary:?}"
+    );
+
+    // The hour passes.
     w.sim_call("DELETE", "/api/faults", None).await;
+    sqlx::query("UPDATE personal_data_reports SET next_at = $1 WHERE client_key = $2")
+        .bind(now() - 1)
+        .bind(&key)
+        .execute(w.app.state.db.pool())
+        .await
+        .unwrap();
     let summary = personal_data::run_once(&w.app.state).await;
     assert!(summary.complete(), "{summary:?}");
     assert_eq!(summary.batches, 2, "resumed after the answered batch");
