@@ -52,9 +52,10 @@ fn print_forge_manifest() {
 async fn personal_data_once() {
     let config = Config::from_env().unwrap_or_else(|e| fail(e));
     telemetry::init(config.is_production(), config.log_flush);
-    let leptos_options = get_configuration(None)
-        .unwrap_or_else(|e| fail(format!("configuration error: leptos: {e}")))
-        .leptos_options;
+    // Nothing is served: the site's build settings (cargo-leptos) are not needed.
+    let leptos_options = leptos::prelude::LeptosOptions::builder()
+        .output_name("connect-prefs")
+        .build();
     let (_router, state) = startup::build(config, leptos_options)
         .await
         .unwrap_or_else(|e| fail(format!("start-up failed: {e}")));

@@ -494,3 +494,61 @@ async fn two_instances_on_one_database_report_each_account_once_per_cycle() {
     assert!(on_acme.values().all(|n| *n == 1), "each account once");
     drop(b);
 }
+
+/// `server personal-data --once` as an operator runs it: the real binary, the app's
+/// configuration and database, in an empty folder (no `.env` is read). It waits on another
+/// thread: this one serves the simulator the binary calls.
+async fn run_cli(w: &World, extra: &[(&str, &str)]) -> std::process::Output {
+    let folder = tempfile::tempdir().unwrap();
+    let config = &w.app.state.config;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
+    command
+        .args(["personal-data", "--once"])
+        .current_dir(folder.path())
+        .env_clear()
+        .env(
+            "DATABASE_URL",
+            secrecy::ExposeSecret::expose_secret(&config.database_url),
+        )
+        .env("TENANT_SECRET_KEYS", &w.app.secret_keys)
+        .env("APP_KEY", APP_KEY)
+        .env("APP_BASE_URL", &w.app.public_base)
+        .env("CONNECT_INSTALL_KEYS_URL", format!("{}/keys", w.sim))
+        .env("PERSONAL_DATA_BATCH_PAUSE_MS", "0")
+        .env("RUST_LOG", "info");
+    for (k, v) in extra {
+        command.env(k, v);
+    }
+    let output = tokio::task::spawn_blocking(move || command.output()).await;
+    drop(folder);
+    output.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn the_cli_runs_one_cycle_and_says_whether_every_batch_was_answered() {
+    let w = World::start(&[]).await;
+    if backend() != TestBackend::Postgres {
+        // SQLite: one process per file, so the CLI refuses while the server runs (exit 2).
+        let out = run_cli(&w, &[]).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("in use by another app process"), "{stderr}");
+        return;
+    }
+    let acme = w.site_id("acme").await;
+    w.seed_accounts(&acme, 100).await;
+    let out = run_cli(&w, &[]).await;
+    let output =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{output}");
+    assert!(output.contains("personal-data cycle done"), "{output}");
+    assert_eq!(reported(&w.batches().await, "acme").len(), 100);
+
+    // Atlassian asks for an hour: the batch is not answered, the exit status says so.
+    w.fault(
+        json!({"path_prefix": REPORT_PATH, "kind": "status", "status": 429, "retry_after": "3600"}),
+    )
+    .await;
+    let out = run_cli(&w, &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+}
