@@ -552,3 +552,34 @@ async fn the_cli_runs_one_cycle_and_says_whether_every_batch_was_answered() {
     let out = run_cli(&w, &[]).await;
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn a_tenant_one_instance_works_is_left_alone_by_the_other() {
+    if backend() != TestBackend::Postgres {
+        eprintln!("skipped: PostgreSQL only (TEST_DATABASE=postgres, see scripts/test.sh)");
+        return;
+    }
+    let w = Arc::new(World::start(&[("PERSONAL_DATA_BATCH_PAUSE_MS", "700")]).await);
+    let b = TestApp::start_sharing(&w.app, &[("PERSONAL_DATA_INTERVAL_SECS", "0")]).await;
+    let acme = w.site_id("acme").await;
+    w.seed_accounts(&acme, 250).await;
+    let a_run = {
+        let w = Arc::clone(&w);
+        tokio::spawn(async move { personal_data::run_once(&w.app.state).await })
+    };
+    for _ in 0..200 {
+        if !w.batches().await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // While A works acme (between two batches), B's run finds its lease taken.
+    let b_summary = personal_data::run_once(&b.state).await;
+    assert_eq!((b_summary.busy, b_summary.batches), (1, 0), "{b_summary:?}");
+    let a_summary = a_run.await.unwrap();
+    assert!(a_summary.complete(), "{a_summary:?}");
+    assert_eq!(a_summary.batches, 3);
+    let on_acme = reported(&w.batches().await, "acme");
+    assert_eq!(on_acme.len(), 250);
+    assert!(on_acme.values().all(|n| *n == 1), "each account once");
+}
