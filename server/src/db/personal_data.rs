@@ -58,6 +58,41 @@ pub async fn reporting_tenants(db: &Db) -> Result<Vec<ReportingTenant>, DbError>
         .collect()
 }
 
+/// A Forge installation the reporting cycle covers: installed, with an app system token held,
+/// on a site no installed Connect tenant reports for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportingInstallation {
+    pub installation_id: String,
+    pub site_id: String,
+    /// The newest app system token, encrypted (`forge::app_tokens`), and its expiry.
+    pub token_enc: String,
+    pub token_exp: i64,
+}
+
+pub async fn reporting_installations(db: &Db) -> Result<Vec<ReportingInstallation>, DbError> {
+    let rows = sqlx::query(
+        "SELECT f.installation_id, f.site_id, f.system_token_enc, f.system_token_exp \
+         FROM forge_installations f \
+         WHERE f.state = 'installed' AND f.system_token_enc IS NOT NULL \
+            AND f.system_token_exp IS NOT NULL \
+            AND NOT EXISTS (SELECT 1 FROM tenants t WHERE t.site_id = f.site_id \
+                AND t.state IN ('installed', 'enabled')) \
+         ORDER BY f.installation_id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ReportingInstallation {
+                installation_id: r.try_get("installation_id")?,
+                site_id: r.try_get("site_id")?,
+                token_enc: r.try_get("system_token_enc")?,
+                token_exp: r.try_get("system_token_exp")?,
+            })
+        })
+        .collect()
+}
+
 /// Up to `limit` accounts of `site_id` after `after` (accountId order).
 pub async fn accounts_after(
     db: &Db,

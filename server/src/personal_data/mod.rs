@@ -27,11 +27,11 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::connect::secrets::SharedSecret;
 use crate::connect::verifier::Tenant;
 use crate::db::now;
-use crate::db::personal_data::{
-    self as store, BatchDone, Lease, Purged, ReportingTenant, StoredAccount,
-};
+use crate::db::personal_data::{self as store, BatchDone, Lease, Purged, StoredAccount};
+use crate::forge::app_tokens;
 use crate::outbound::send::{Call, Credential, Destination};
 use crate::outbound::{OutboundError, RetryPolicy};
 use crate::state::AppState;
@@ -92,6 +92,8 @@ pub struct RunSummary {
     pub failed: u64,
     /// Tenants another instance held (`Once` only).
     pub busy: usize,
+    /// Forge installations without a usable app system token (not reported; not a failure).
+    pub skipped: usize,
     pub closed: u64,
     pub erased: u64,
     /// The retention sweep.
@@ -121,6 +123,35 @@ struct Answer {
     cycle_period: Option<(Duration, PeriodForm)>,
 }
 
+/// Who reports a site's accounts.
+enum Reporter {
+    /// A Connect tenant, with its app JWT.
+    Connect { client_key: String },
+    /// A Forge installation, with the app system token Forge last sent (`forge::app_tokens`).
+    Forge {
+        installation_id: String,
+        token_enc: String,
+        token_exp: i64,
+    },
+}
+
+/// One reporting target: its progress row's key, its site and its reporter.
+struct Target {
+    /// The client key (Connect) or `forge:<installationId>`.
+    key: String,
+    site_id: String,
+    reporter: Reporter,
+}
+
+/// The credential of one target's run.
+enum Access {
+    Connect(Tenant),
+    Forge { token: SharedSecret, url: url::Url },
+}
+
+/// A Forge system token is used only if it still lives this long.
+const TOKEN_MARGIN_SECS: i64 = 120;
+
 /// Runs the job as one instance (its lease owner id).
 pub struct Runner {
     state: AppState,
@@ -135,22 +166,63 @@ impl Runner {
         }
     }
 
-    /// The retention sweep, then the reporting cycle of each installed Connect tenant.
+    /// The retention sweep, then the reporting cycle of each installed Connect tenant and of
+    /// each Forge installation holding an app system token on a site without one.
     pub async fn run(&self, mode: Mode) -> RunSummary {
         let mut summary = RunSummary::default();
         self.purge(&mut summary).await;
-        match store::reporting_tenants(&self.state.db).await {
-            Ok(tenants) => {
-                for tenant in tenants {
-                    self.report_tenant(&tenant, mode, &mut summary).await;
-                }
-            }
+        let db = &self.state.db;
+        let mut targets = Vec::new();
+        match store::reporting_tenants(db).await {
+            Ok(tenants) => targets.extend(tenants.into_iter().map(|t| Target {
+                key: t.client_key.clone(),
+                site_id: t.site_id,
+                reporter: Reporter::Connect {
+                    client_key: t.client_key,
+                },
+            })),
             Err(e) => {
                 tracing::warn!(target: "personal_data", error = %e, "cannot list tenants");
                 summary.failed += 1;
             }
         }
+        if self.state.forge.is_some() {
+            match store::reporting_installations(db).await {
+                Ok(installations) => targets.extend(installations.into_iter().map(|i| Target {
+                    key: format!("forge:{}", i.installation_id),
+                    site_id: i.site_id,
+                    reporter: Reporter::Forge {
+                        installation_id: i.installation_id,
+                        token_enc: i.token_enc,
+                        token_exp: i.token_exp,
+                    },
+                })),
+                Err(e) => {
+                    tracing::warn!(target: "personal_data", error = %e,
+                        "cannot list Forge installations");
+                    summary.failed += 1;
+                }
+            }
+        }
+        for target in targets {
+            self.report_tenant(&target, mode, &mut summary).await;
+        }
         summary
+    }
+
+    /// The credential for `target`'s calls, or why there is none.
+    fn access_forge(&self, installation_id: &str, token_enc: &str) -> Result<Access, String> {
+        let secrets = self.state.verifier.secrets();
+        let token = secrets
+            .decrypt(&app_tokens::aad(installation_id), token_enc)
+            .map_err(|e| format!("the app system token does not decrypt: {e}"))?;
+        let prefix = (self.state.config.forge.as_ref())
+            .map(|f| f.api_base_url_prefix.as_str())
+            .ok_or("Forge is off")?;
+        let url = url::Url::parse(prefix)
+            .and_then(|u| u.join("/app/report-accounts/"))
+            .map_err(|e| format!("no report URL: {e}"))?;
+        Ok(Access::Forge { token, url })
     }
 
     async fn purge(&self, summary: &mut RunSummary) {
@@ -183,11 +255,20 @@ impl Runner {
         }
     }
 
-    async fn report_tenant(&self, t: &ReportingTenant, mode: Mode, summary: &mut RunSummary) {
+    async fn report_tenant(&self, t: &Target, mode: Mode, summary: &mut RunSummary) {
         let db = &self.state.db;
         let config = &self.state.config.personal_data;
         let lease_until = || now() + LEASE.as_secs() as i64;
-        let key = t.client_key.as_str();
+        let key = t.key.as_str();
+        if let Reporter::Forge { token_exp, .. } = &t.reporter
+            && *token_exp <= now() + TOKEN_MARGIN_SECS
+        {
+            // Forge sends a token with its events only: none is held between them.
+            tracing::info!(target: "personal_data", tenant = key,
+                "no usable app system token held; Forge installation not reported now");
+            summary.skipped += 1;
+            return;
+        }
         let progress = match store::take_lease(
             db,
             key,
@@ -207,14 +288,14 @@ impl Runner {
             Ok(Lease::NotDue) => {
                 if mode == Mode::Once {
                     // A cycle paused by Retry-After or backoff: not answered yet.
-                    tracing::info!(target: "personal_data", client_key = key,
+                    tracing::info!(target: "personal_data", tenant = key,
                             "personal-data cycle paused until later; not resumed now");
                     summary.failed += 1;
                 }
                 return;
             }
             Err(e) => {
-                tracing::warn!(target: "personal_data", client_key = key, error = %e,
+                tracing::warn!(target: "personal_data", tenant = key, error = %e,
                         "cannot take the reporting lease");
                 summary.failed += 1;
                 return;
@@ -230,14 +311,27 @@ impl Runner {
         let pause = |wait: Duration, errors: i64| async move {
             let next_at = now() + i64::try_from(wait.as_secs()).unwrap_or(i64::MAX / 2);
             if let Err(e) = store::pause_cycle(db, key, &self.owner, next_at, errors).await {
-                tracing::warn!(target: "personal_data", client_key = key, error = %e,
+                tracing::warn!(target: "personal_data", tenant = key, error = %e,
                     "cannot store the paused cycle (the lease expires instead)");
             }
         };
-        let tenant = match self.state.verifier.installed_tenant(key).await {
-            Ok(tenant) => tenant,
-            Err(e) => {
-                tracing::warn!(target: "personal_data", client_key = key, error = ?e,
+        let access = match &t.reporter {
+            Reporter::Connect { client_key } => {
+                match self.state.verifier.installed_tenant(client_key).await {
+                    Ok(tenant) => Ok(Access::Connect(tenant)),
+                    Err(e) => Err(format!("{e:?}")),
+                }
+            }
+            Reporter::Forge {
+                installation_id,
+                token_enc,
+                ..
+            } => self.access_forge(installation_id, token_enc),
+        };
+        let access = match access {
+            Ok(access) => access,
+            Err(error) => {
+                tracing::warn!(target: "personal_data", tenant = key, %error,
                     "tenant not usable for reporting");
                 pause(error_backoff(counts.errors), 1).await;
                 summary.failed += 1;
@@ -254,7 +348,7 @@ impl Runner {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(e) => {
-                    tracing::warn!(target: "personal_data", client_key = key, error = %e,
+                    tracing::warn!(target: "personal_data", tenant = key, error = %e,
                         "cannot start a cycle");
                     pause(error_backoff(counts.errors), 1).await;
                     summary.failed += 1;
@@ -266,35 +360,31 @@ impl Runner {
         }
         let mut attempts = 0;
         loop {
-            let batch = match store::accounts_after(
-                db,
-                &tenant.site_id,
-                cursor.as_deref(),
-                BATCH_SIZE as i64,
-            )
-            .await
-            {
-                Ok(batch) => batch,
-                Err(e) => {
-                    tracing::warn!(target: "personal_data", client_key = key, error = %e,
+            let batch =
+                match store::accounts_after(db, &t.site_id, cursor.as_deref(), BATCH_SIZE as i64)
+                    .await
+                {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        tracing::warn!(target: "personal_data", tenant = key, error = %e,
                         "cannot read stored accounts");
-                    pause(error_backoff(counts.errors), 1).await;
-                    summary.failed += 1;
-                    return;
-                }
-            };
+                        pause(error_backoff(counts.errors), 1).await;
+                        summary.failed += 1;
+                        return;
+                    }
+                };
             let Some(last) = batch.last().map(|a| a.account_id.clone()) else {
                 let next_at = now() + i64::try_from(period.as_secs()).unwrap_or(i64::MAX / 2);
                 if let Err(e) = store::finish_cycle(db, key, &self.owner, next_at).await {
-                    tracing::warn!(target: "personal_data", client_key = key, error = %e,
+                    tracing::warn!(target: "personal_data", tenant = key, error = %e,
                         "cannot store the finished cycle");
                     summary.failed += 1;
                     return;
                 }
                 tracing::info!(
                     target: "personal_data",
-                    client_key = key,
-                    site_id = %tenant.site_id,
+                    tenant = key,
+                    site_id = %t.site_id,
                     reported = counts.reported,
                     closed = counts.closed,
                     erased = counts.erased,
@@ -305,7 +395,7 @@ impl Runner {
                 summary.cycles += 1;
                 return;
             };
-            let answer = match self.report_batch(&tenant, &batch).await {
+            let answer = match self.report_batch(&access, &batch).await {
                 Ok(answer) => answer,
                 Err(e) => {
                     let (wait, errors) = match &e {
@@ -337,7 +427,7 @@ impl Runner {
                     }
                     tracing::warn!(
                         target: "personal_data",
-                        client_key = key,
+                        tenant = key,
                         error = e.code(),
                         retry_in_secs = wait.as_secs(),
                         reported = counts.reported,
@@ -351,14 +441,14 @@ impl Runner {
             attempts = 0;
             let mut erased = 0;
             for account in &answer.closed {
-                match store::erase_account(db, &tenant.site_id, account).await {
+                match store::erase_account(db, &t.site_id, account).await {
                     Ok(found) => {
-                        self.state.forget_user_caches(&tenant.site_id, account);
+                        self.state.forget_user_caches(&t.site_id, account);
                         erased += i64::from(found);
                     }
                     Err(e) => {
                         // The batch is not done: it is reported (and erased) again.
-                        tracing::warn!(target: "personal_data", client_key = key, error = %e,
+                        tracing::warn!(target: "personal_data", tenant = key, error = %e,
                             "cannot erase a closed account");
                         pause(error_backoff(counts.errors), 1).await;
                         summary.failed += 1;
@@ -368,7 +458,7 @@ impl Runner {
             }
             if let Some((stated, form)) = answer.cycle_period {
                 if stated != period {
-                    tracing::info!(target: "personal_data", client_key = key,
+                    tracing::info!(target: "personal_data", tenant = key,
                         cycle_secs = stated.as_secs(), form = form.as_str(),
                         "Atlassian stated the reporting cycle");
                 }
@@ -387,13 +477,13 @@ impl Runner {
             match store::batch_done(db, key, &self.owner, &done).await {
                 Ok(true) => {}
                 Ok(false) => {
-                    tracing::warn!(target: "personal_data", client_key = key,
+                    tracing::warn!(target: "personal_data", tenant = key,
                         "the reporting lease was lost; another instance goes on");
                     summary.failed += 1;
                     return;
                 }
                 Err(e) => {
-                    tracing::warn!(target: "personal_data", client_key = key, error = %e,
+                    tracing::warn!(target: "personal_data", tenant = key, error = %e,
                         "cannot store a reported batch (it is reported again)");
                     summary.failed += 1;
                     return;
@@ -412,32 +502,48 @@ impl Runner {
         }
     }
 
-    /// One signed report call for `batch`.
+    /// One report call for `batch`: Connect, signed with the app's JWT under the tenant's
+    /// baseUrl; Forge, with the app system token at `/app/report-accounts/`.
     async fn report_batch(
         &self,
-        tenant: &Tenant,
+        access: &Access,
         batch: &[StoredAccount],
     ) -> Result<Answer, OutboundError> {
         let outbound = &self.state.outbound;
-        let path = &self.state.config.personal_data.report_path;
-        let target = ProductTarget::resolve(&tenant.base_url, path)
-            .map_err(|_| OutboundError::OutsideTenant)?;
         let accounts: Vec<_> = batch
             .iter()
             .map(|a| json!({"accountId": a.account_id, "updatedAt": rfc3339(a.updated_at)}))
             .collect();
-        let call = Call {
-            kind: "personal_data",
-            method: Method::POST,
-            destination: Destination::Product(target),
-            credential: Credential::App {
-                app_key: &outbound.config().app_key,
-                secret: tenant.secret.as_bytes(),
+        let body = Some((
+            "application/json",
+            json!({ "accounts": accounts }).to_string(),
+        ));
+        let call = match access {
+            Access::Connect(tenant) => {
+                let path = &self.state.config.personal_data.report_path;
+                let target = ProductTarget::resolve(&tenant.base_url, path)
+                    .map_err(|_| OutboundError::OutsideTenant)?;
+                Call {
+                    kind: "personal_data",
+                    method: Method::POST,
+                    destination: Destination::Product(target),
+                    credential: Credential::App {
+                        app_key: &outbound.config().app_key,
+                        secret: tenant.secret.as_bytes(),
+                    },
+                    body,
+                }
+            }
+            Access::Forge { token, url } => Call {
+                kind: "personal_data",
+                method: Method::POST,
+                destination: Destination::Fixed(url.clone()),
+                credential: Credential::Bearer(
+                    std::str::from_utf8(token.as_bytes())
+                        .map_err(|_| OutboundError::NotPossible("a token that is not text"))?,
+                ),
+                body,
             },
-            body: Some((
-                "application/json",
-                json!({ "accounts": accounts }).to_string(),
-            )),
         };
         let reply = outbound.send_with(call, report_policy()).await?;
         let cycle_period = (reply.headers.get("cycle-period"))

@@ -583,3 +583,160 @@ async fn a_tenant_one_instance_works_is_left_alone_by_the_other() {
     assert_eq!(on_acme.len(), 250);
     assert!(on_acme.values().all(|n| *n == 1), "each account once");
 }
+
+// ---- Forge: /app/report-accounts/ with the stored app system token --------------------------
+
+const FORGE_APP: &str = "ari:cloud:ecosystem::app/d9e4002b-120b-426b-834b-402a4a5adce7";
+const FORGE_ENV: &str = "ari:cloud:ecosystem::environment/d9e4002b-120b-426b-834b-402a4a5adce7/1e468bcd-89ab-49f0-a648-14620b9cde00";
+const FORGE_KID: &str = "forge/invocation-token/wf-00000000-0000-4000-8000-0000000000a1";
+
+/// What the stand-in for `api.atlassian.com` received: (Authorization, path, body).
+type Received = Arc<std::sync::Mutex<Vec<(String, String, Value)>>>;
+
+/// A stand-in for `api.atlassian.com/app/report-accounts/`: records each call, answers
+/// `closed` for `closed`.
+async fn report_gateway(closed: &'static str) -> (String, Received) {
+    use axum::extract::State;
+    use axum::http::{HeaderMap, Uri};
+    let received: Received = Arc::default();
+    let handler = move |State(received): State<Received>,
+                        uri: Uri,
+                        headers: HeaderMap,
+                        axum::Json(body): axum::Json<Value>| async move {
+        let auth = headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let closed_here = body["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["accountId"] == closed);
+        received
+            .lock()
+            .unwrap()
+            .push((auth, uri.path().to_owned(), body));
+        if closed_here {
+            axum::Json(json!({"accounts": [{"accountId": closed, "status": "closed"}]}))
+                .into_response()
+        } else {
+            axum::http::StatusCode::NO_CONTENT.into_response()
+        }
+    };
+    use axum::response::IntoResponse;
+    let router = axum::Router::new()
+        .route("/app/report-accounts/", axum::routing::post(handler))
+        .with_state(received.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (origin, received)
+}
+
+fn forge_fit(gateway: &str, installation: &str, cloud: &str, principal: Option<&str>) -> String {
+    let now = now();
+    let mut claims = json!({
+        "iss": "forge/invocation-token", "aud": FORGE_APP, "iat": now, "nbf": now,
+        "exp": now + 25, "jti": unique("jti"),
+        "app": {
+            "id": FORGE_APP,
+            "installationId": installation,
+            "apiBaseUrl": format!("{gateway}/ex/confluence/{cloud}"),
+            "environment": {"type": "DEVELOPMENT", "id": FORGE_ENV},
+            "module": {"type": "confluence:globalPage", "key": "preferences"},
+            "installation": {"id": installation, "contexts": [{"cloudId": cloud}]}
+        },
+        "context": {"cloudId": cloud}
+    });
+    if let Some(principal) = principal {
+        claims["principal"] = json!(principal);
+    }
+    connect::mint::rs256(&claims, FORGE_KID, &legit_key().private_pkcs8).unwrap()
+}
+
+#[tokio::test]
+async fn a_forge_installation_reports_with_its_app_system_token() {
+    let jwks = JwksServer::start(JwksReply::Json(
+        json!({"keys": [legit_key().jwk_with_kid(FORGE_KID)]}),
+    ))
+    .await;
+    let (gateway, received) = report_gateway(BOB).await;
+    let prefix = format!("{gateway}/ex/");
+    let app = TestApp::start_with(&[
+        ("FORGE_APP_ID", FORGE_APP),
+        ("FORGE_JWKS_URL", &jwks.url()),
+        ("FORGE_ENVIRONMENT_IDS", FORGE_ENV),
+        ("FORGE_API_BASE_URL_PREFIX", &prefix),
+        ("PERSONAL_DATA_INTERVAL_SECS", "0"),
+        ("PERSONAL_DATA_BATCH_PAUSE_MS", "0"),
+    ])
+    .await;
+    let installation = format!("ari:cloud:ecosystem::installation/{}", uuid::Uuid::new_v4());
+    let cloud = uuid::Uuid::new_v4().to_string();
+    let fit = |principal: Option<&str>| forge_fit(&gateway, &installation, &cloud, principal);
+
+    // The install event brings the app system token.
+    let r = read(
+        app.client
+            .post(app.url("/forge/installed"))
+            .header("authorization", format!("Bearer {}", fit(None)))
+            .header("x-forge-oauth-system", "system-token-1")
+            .json(&json!({"eventType": "avi:forge:installed:app"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let forge_call = |method: &str, principal: &str, body: Option<Value>| {
+        let token = fit(Some(principal));
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = app
+            .client
+            .request(method, app.url("/api/preferences"))
+            .header("authorization", format!("Bearer {token}"));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        async move { read(req.send().await.unwrap()).await }
+    };
+    for user in [ALICE, BOB] {
+        let body = json!({"base_revision": 0, "preferences": default_prefs()});
+        let r = forge_call("POST", user, Some(body)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    let summary = personal_data::run_once(&app.state).await;
+    assert!(summary.complete(), "{summary:?}");
+    assert_eq!((summary.batches, summary.erased), (1, 1), "{summary:?}");
+    {
+        let received = received.lock().unwrap();
+        assert_eq!(received.len(), 1);
+        let (auth, path, body) = &received[0];
+        assert_eq!(auth, "Bearer system-token-1");
+        assert_eq!(path, "/app/report-accounts/");
+        let ids: Vec<&str> = (body["accounts"].as_array().unwrap().iter())
+            .map(|a| a["accountId"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [ALICE, BOB]);
+    }
+    let revision = |r: Reply| r.json()["revision"].as_i64().unwrap();
+    assert_eq!(
+        revision(forge_call("GET", BOB, None).await),
+        0,
+        "bob erased"
+    );
+    assert_eq!(revision(forge_call("GET", ALICE, None).await), 1);
+
+    // Once the token expired, nothing is sent (and nothing failed): Forge's next event
+    // brings a fresh one.
+    sqlx::query("UPDATE forge_installations SET system_token_exp = $1")
+        .bind(now())
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let summary = personal_data::run_once(&app.state).await;
+    assert_eq!((summary.skipped, summary.batches), (1, 0), "{summary:?}");
+    assert!(summary.complete());
+    assert_eq!(received.lock().unwrap().len(), 1);
+}
