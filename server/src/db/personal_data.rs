@@ -324,8 +324,8 @@ pub struct Purged {
     pub forge_tokens: u64,
 }
 
-/// Deletes what tenants uninstalled at or before `cutoff` left: the tenant rows, their
-/// reporting progress and Forge app tokens; and the users' data of every site none of whose
+/// Deletes what tenants uninstalled at or before `cutoff` left: the tenant rows, their (and the
+/// Forge installations') reporting progress, and Forge app tokens; and the users' data of every site none of whose
 /// Connect tenants or Forge installations is installed or was uninstalled after `cutoff`
 /// (a re-install, on either side, keeps the site's data). Kept for good: the `sites` row and
 /// the uninstalled Forge installations' ids (tombstones, so a late event cannot revive them);
@@ -353,7 +353,9 @@ pub async fn purge_uninstalled(db: &Db, cutoff: i64) -> Result<Purged, DbError> 
         let old = "state = 'uninstalled' AND uninstalled_at <= $2";
         let progress = format!(
             "DELETE FROM personal_data_reports WHERE client_key IN \
-                (SELECT client_key FROM tenants WHERE site_id = $1 AND {old})"
+                (SELECT client_key FROM tenants WHERE site_id = $1 AND {old} \
+                 UNION SELECT 'forge:' || installation_id FROM forge_installations \
+                 WHERE site_id = $1 AND {old})"
         );
         sqlx::query(sqlx::AssertSqlSafe(progress))
             .bind(&site)

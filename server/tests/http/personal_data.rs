@@ -739,4 +739,37 @@ async fn a_forge_installation_reports_with_its_app_system_token() {
     assert_eq!((summary.skipped, summary.batches), (1, 0), "{summary:?}");
     assert!(summary.complete());
     assert_eq!(received.lock().unwrap().len(), 1);
+
+    // preUninstall, and 31 days later: the users' data, the token and the progress are gone.
+    let r = read(
+        app.client
+            .post(app.url("/forge/uninstalled"))
+            .header("authorization", format!("Bearer {}", fit(None)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let count = |sql: &'static str| {
+        let pool = app.state.db.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM preferences").await, 1);
+    sqlx::query("UPDATE forge_installations SET uninstalled_at = $1")
+        .bind(now() - 31 * 86_400)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let summary = personal_data::run_once(&app.state).await;
+    assert_eq!(summary.purged.preferences, 1, "{summary:?}");
+    assert_eq!(count("SELECT COUNT(*) FROM preferences").await, 0);
+    let left = "SELECT COUNT(*) FROM forge_installations WHERE system_token_enc IS NOT NULL";
+    assert_eq!(count(left).await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM personal_data_reports").await, 0);
 }
