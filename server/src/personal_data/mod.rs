@@ -4,7 +4,10 @@
 //! their retention passed (docs/DEPLOYMENT.md, "Personal data").
 //!
 //! One run ([`Runner::run`]): first the retention sweep (`db::personal_data::purge_uninstalled`),
-//! then, tenant after tenant, the reporting cycle of each installed Connect tenant:
+//! then, tenant after tenant, the reporting cycle of each installed Connect tenant (signed app
+//! calls to `PERSONAL_DATA_REPORT_PATH` under its baseUrl) and of each Forge installation on a
+//! site without one (the stored app system token, `/app/report-accounts/`; skipped while no
+//! token that still lives is held):
 //! - its lease is taken (one instance at a time per tenant, `db::personal_data`); the
 //!   background job ([`Mode::Due`]) only works tenants whose `next_at` came, `server
 //!   personal-data --once` ([`Mode::Once`]) all of them now;
