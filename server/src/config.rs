@@ -81,7 +81,36 @@ pub struct Config {
     pub site_addr: SocketAddr,
     /// Forge Remote (FIT verification); `None` when `FORGE_APP_ID` is unset.
     pub forge: Option<ForgeConfig>,
+    /// The personal-data job: reporting stored accounts, erasing closed ones, deleting the data
+    /// of uninstalled tenants (`crate::personal_data`).
+    pub personal_data: PersonalDataConfig,
 }
+
+/// What the personal-data job does and how often.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonalDataConfig {
+    /// `PERSONAL_DATA_INTERVAL_SECS` (default 300, 0 = no background job; `server personal-data
+    /// --once` still works): how often each instance looks for due work. The first look is one
+    /// interval after start.
+    pub interval: Duration,
+    /// `PERSONAL_DATA_CYCLE_SECS` (default 7 days): the reporting cycle until Atlassian states
+    /// one (`Cycle-Period`).
+    pub default_cycle: Duration,
+    /// `PERSONAL_DATA_REPORT_PATH`: the Connect reporting resource, relative to the tenant's
+    /// baseUrl (default [`DEFAULT_PERSONAL_DATA_REPORT_PATH`]).
+    pub report_path: String,
+    /// `PERSONAL_DATA_BATCH_PAUSE_MS` (default 1000): the pause between two batches of one
+    /// tenant, which bounds the rate (90 accounts a second at most by default).
+    pub batch_pause: Duration,
+    /// `UNINSTALLED_RETENTION_DAYS` (default 30, 0 = at the next run): how long a tenant's data
+    /// is kept after `uninstalled`; a re-install before then keeps it.
+    pub uninstalled_retention: Duration,
+}
+
+/// Atlassian's Connect path of the personal data reporting API, relative to the product's base
+/// URL (docs/DEPLOYMENT.md, "Personal data", names the sources).
+pub const DEFAULT_PERSONAL_DATA_REPORT_PATH: &str =
+    "/rest/atlassian-connect/latest/report-accounts";
 
 /// What Forge invocation tokens are checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,6 +328,7 @@ impl Config {
         }
 
         let forge = forge_config(&var, env, &number)?;
+        let personal_data = personal_data_config(&var, &number)?;
 
         Ok(Self {
             env,
@@ -324,12 +354,52 @@ impl Config {
             frame_ancestors,
             site_addr,
             forge,
+            personal_data,
         })
     }
 
     pub fn is_production(&self) -> bool {
         self.env == AppEnv::Production
     }
+}
+
+/// The `PERSONAL_DATA_*` variables and `UNINSTALLED_RETENTION_DAYS`.
+fn personal_data_config(
+    var: &impl Fn(&str) -> Option<String>,
+    number: &impl Fn(&'static str, std::ops::RangeInclusive<u64>, u64) -> Result<u64, ConfigError>,
+) -> Result<PersonalDataConfig, ConfigError> {
+    const DAY: u64 = 24 * 60 * 60;
+    let report_path = var("PERSONAL_DATA_REPORT_PATH")
+        .unwrap_or_else(|| DEFAULT_PERSONAL_DATA_REPORT_PATH.to_owned());
+    if !report_path.starts_with('/')
+        || report_path.starts_with("//")
+        || report_path.len() > 512
+        || report_path
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '\\'))
+    {
+        return Err(bad(
+            "PERSONAL_DATA_REPORT_PATH",
+            "must be a path starting with '/' (relative to the tenant's baseUrl), without query",
+        ));
+    }
+    Ok(PersonalDataConfig {
+        interval: Duration::from_secs(number("PERSONAL_DATA_INTERVAL_SECS", 0..=DAY, 300)?),
+        default_cycle: Duration::from_secs(number(
+            "PERSONAL_DATA_CYCLE_SECS",
+            60..=365 * DAY,
+            7 * DAY,
+        )?),
+        report_path,
+        batch_pause: Duration::from_millis(number(
+            "PERSONAL_DATA_BATCH_PAUSE_MS",
+            0..=60_000,
+            1000,
+        )?),
+        uninstalled_retention: Duration::from_secs(
+            number("UNINSTALLED_RETENTION_DAYS", 0..=3650, 30)? * DAY,
+        ),
+    })
 }
 
 /// The `FORGE_*` variables: all or nothing, keyed on `FORGE_APP_ID`.
@@ -663,6 +733,45 @@ mod tests {
             assert!(!printed.contains(secret), "{secret} in {printed}");
         }
         assert!(printed.contains("REDACTED"), "{printed}");
+    }
+
+    #[test]
+    fn personal_data_defaults_and_bounds() {
+        let p = config(&[]).unwrap().personal_data;
+        assert_eq!(p.interval, Duration::from_secs(300));
+        assert_eq!(p.default_cycle, Duration::from_secs(7 * 86_400));
+        assert_eq!(p.report_path, DEFAULT_PERSONAL_DATA_REPORT_PATH);
+        assert_eq!(p.batch_pause, Duration::from_secs(1));
+        assert_eq!(p.uninstalled_retention, Duration::from_secs(30 * 86_400));
+        let p = config(&[
+            ("PERSONAL_DATA_INTERVAL_SECS", "0"),
+            ("UNINSTALLED_RETENTION_DAYS", "0"),
+            ("PERSONAL_DATA_REPORT_PATH", "/app/report-accounts/"),
+            ("PERSONAL_DATA_BATCH_PAUSE_MS", "0"),
+            ("PERSONAL_DATA_CYCLE_SECS", "86400"),
+        ])
+        .unwrap()
+        .personal_data;
+        assert_eq!(p.interval, Duration::ZERO, "0 turns the background job off");
+        assert_eq!(
+            p.uninstalled_retention,
+            Duration::ZERO,
+            "0 = at the next run"
+        );
+        assert_eq!(p.report_path, "/app/report-accounts/");
+        assert_eq!(p.default_cycle, Duration::from_secs(86_400));
+        for (k, v) in [
+            ("PERSONAL_DATA_INTERVAL_SECS", "86401"),
+            ("PERSONAL_DATA_CYCLE_SECS", "59"),
+            ("PERSONAL_DATA_BATCH_PAUSE_MS", "60001"),
+            ("UNINSTALLED_RETENTION_DAYS", "3651"),
+            ("UNINSTALLED_RETENTION_DAYS", "-1"),
+            ("PERSONAL_DATA_REPORT_PATH", "report-accounts"),
+            ("PERSONAL_DATA_REPORT_PATH", "//evil.example/x"),
+            ("PERSONAL_DATA_REPORT_PATH", "/x?y=1"),
+        ] {
+            assert_eq!(config(&[(k, v)]).unwrap_err().var, k, "{k}={v}");
+        }
     }
 
     #[test]

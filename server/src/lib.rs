@@ -11,5 +11,6 @@ pub mod forge;
 pub mod http;
 pub mod key_fetch;
 pub mod outbound;
+pub mod personal_data;
 pub mod startup;
 pub mod state;

@@ -1,6 +1,8 @@
 //! The server binary: read configuration, start, serve. A bad configuration or a failed start
 //! prints one line and exits with status 2; never a panic trace.
-//! `server forge-manifest` prints the Forge manifest for the same configuration instead.
+//! `server forge-manifest` prints the Forge manifest for the same configuration instead;
+//! `server personal-data --once` runs the personal-data job once for every tenant and exits 0
+//! when every batch was answered, 1 when not.
 
 use std::io::Write;
 
@@ -19,13 +21,14 @@ fn fail(message: impl std::fmt::Display) -> ! {
     std::process::exit(2)
 }
 
-const USAGE: &str = "usage: server [forge-manifest]";
+const USAGE: &str = "usage: server [forge-manifest | personal-data --once]";
 
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     match args.as_slice() {
         [] => serve(),
         [command] if command == "forge-manifest" => print_forge_manifest(),
+        [command, once] if command == "personal-data" && once == "--once" => personal_data_once(),
         _ => fail(USAGE),
     }
 }
@@ -41,6 +44,36 @@ fn print_forge_manifest() {
     {
         fail(format!("cannot write the Forge manifest: {e}"));
     }
+}
+
+/// The personal-data job, once, with the server's configuration and database (on SQLite only
+/// while the server is stopped: the file has one process at a time).
+#[tokio::main]
+async fn personal_data_once() {
+    let config = Config::from_env().unwrap_or_else(|e| fail(e));
+    telemetry::init(config.is_production(), config.log_flush);
+    // Nothing is served: the site's build settings (cargo-leptos) are not needed.
+    let leptos_options = leptos::prelude::LeptosOptions::builder()
+        .output_name("connect-prefs")
+        .build();
+    let (_router, state) = startup::build(config, leptos_options)
+        .await
+        .unwrap_or_else(|e| fail(format!("start-up failed: {e}")));
+    let summary = server::personal_data::run_once(&state).await;
+    tracing::info!(
+        cycles = summary.cycles,
+        batches = summary.batches,
+        failed = summary.failed,
+        busy = summary.busy,
+        closed = summary.closed,
+        erased = summary.erased,
+        purged_tenants = summary.purged.tenants,
+        purged_sites = summary.purged.sites.len(),
+        "personal-data run finished"
+    );
+    state.db.close().await;
+    telemetry::flush();
+    std::process::exit(if summary.complete() { 0 } else { 1 });
 }
 
 #[tokio::main]

@@ -24,7 +24,7 @@ use crate::forge::jwks::ForgeJwks;
 use crate::forge::verifier::ForgeVerifier;
 use crate::http::csp::{self, PagePolicy};
 use crate::outbound::{Outbound, OutboundConfig, RetryPolicy};
-use crate::state::{AppState, Shared};
+use crate::state::{AppState, Shared, UserForgetter};
 use app::preferences::store::{PreferencesService, PreferencesStore};
 use connect::forge::FitPolicy;
 
@@ -94,10 +94,12 @@ pub async fn build(
         site_caches.push(Arc::new(move || forge.forget_installations()));
     }
     let store = SqlPreferences(db.clone());
+    let mut user_caches: Vec<UserForgetter> = Vec::new();
     let preferences: Arc<dyn PreferencesStore> = if cache_bytes > 0 {
         let cached =
             CachedPreferences::new(store, cache_bytes - cache_bytes / 4 - cache_bytes / 16);
         site_caches.push(cached.forgetter());
+        user_caches.push(cached.user_forgetter());
         Arc::new(cached)
     } else {
         Arc::new(store)
@@ -122,6 +124,7 @@ pub async fn build(
         descriptor: Arc::new(descriptor),
         forge,
         site_caches,
+        user_caches,
         outbound,
     });
     Ok((crate::http::routes::router(state.clone()), state))
@@ -173,16 +176,22 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Serves until `shutdown` resolves; in-flight requests finish, then the pool closes.
+/// Serves until `shutdown` resolves, with the personal-data job in the background; in-flight
+/// requests finish, the job stops (its progress is stored per batch), then the pool closes.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let job = crate::personal_data::spawn(state.clone());
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await;
+    if let Some(job) = job {
+        job.abort();
+        let _ = job.await;
+    }
     state.db.close().await;
     result
 }

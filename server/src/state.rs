@@ -17,6 +17,9 @@ use crate::http::csp::PagePolicy;
 use crate::outbound::Outbound;
 use app::preferences::store::PreferencesService;
 
+/// Drops what a cache holds of one user of one site (site id, accountId).
+pub type UserForgetter = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
@@ -51,6 +54,9 @@ pub struct Shared {
     pub outbound: Arc<Outbound>,
     /// Drop everything cached by site id (called after sites merged).
     pub site_caches: Vec<Arc<dyn Fn() + Send + Sync>>,
+    /// Drop what is cached of one user of one site (site id, accountId): after their data was
+    /// erased.
+    pub user_caches: Vec<UserForgetter>,
 }
 
 impl Shared {
@@ -58,6 +64,26 @@ impl Shared {
     pub fn forget_site_caches(&self) {
         for forget in &self.site_caches {
             forget();
+        }
+    }
+}
+
+impl Shared {
+    /// Drops every cached copy of one user's data on one site: preferences and their page.
+    pub fn forget_user_caches(&self, site_id: &str, account_id: &str) {
+        for forget in &self.user_caches {
+            forget(site_id, account_id);
+        }
+        if let Some(pages) = &self.pages {
+            pages.forget_user(site_id, account_id);
+        }
+    }
+
+    /// Drops everything cached of a site whose data was deleted.
+    pub fn forget_deleted_site(&self, site_id: &str) {
+        self.forget_site_caches();
+        if let Some(pages) = &self.pages {
+            pages.forget_site(site_id);
         }
     }
 }

@@ -23,6 +23,7 @@ const APP_KEY: &str = "connect-prefs";
 const ALICE: &str = "557058:aaaa-alice";
 const BOB: &str = "557058:bbbb-bob";
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+const SEED_CLOSED: &str = simulator::product::personal_data::SEED_CLOSED;
 
 /// What an `installed` callback delivered to the fake app.
 #[derive(Debug, Clone)]
@@ -1045,4 +1046,110 @@ async fn forge_user_tokens_read_spaces_on_the_api_gateway() {
         (401, json!("app_not_installed"))
     );
     sim.stop().await;
+}
+
+/// POSTs `body` to acme's personal data reporting API with `authorization`.
+async fn report(sim: &Sim, authorization: Option<&str>, body: &Value) -> (u16, Value, HeaderMap) {
+    let mut request = sim
+        .http
+        .post(format!(
+            "{}/sites/acme/wiki/rest/atlassian-connect/latest/report-accounts",
+            sim.url
+        ))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(authorization) = authorization {
+        request = request.header("authorization", authorization);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        headers,
+    )
+}
+
+fn accounts(ids: &[&str]) -> Value {
+    let accounts: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"accountId": id, "updatedAt": "2026-12-06T17:00:00Z"}))
+        .collect();
+    json!({ "accounts": accounts })
+}
+
+#[tokio::test]
+async fn the_personal_data_api_takes_the_apps_jwt_and_at_most_90_accounts() {
+    let (sim, app) = setup().await;
+    let acme = tenant(&sim, &app, "acme");
+    let globex = tenant(&sim, &app, "globex");
+    let path = "/sites/acme/wiki/rest/atlassian-connect/latest/report-accounts";
+    let jwt = |secret: &str, method: &str| {
+        format!(
+            "JWT {}",
+            app_jwt(secret, method, path, "", "/sites/acme/wiki")
+        )
+    };
+    let good = jwt(&acme.secret, "POST");
+
+    // Nothing closed: 204. The seeded closed test account, or one marked closed: 200 closed.
+    let (status, _, _) = report(&sim, Some(&good), &accounts(&[ALICE, BOB])).await;
+    assert_eq!(status, 204);
+    let (status, body, _) = report(&sim, Some(&good), &accounts(&[ALICE, SEED_CLOSED])).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({"accounts": [{"accountId": SEED_CLOSED, "status": "closed"}]})
+    );
+    let (status, _) = sim
+        .call(
+            "POST",
+            "/api/personal-data/closed",
+            Some(json!({"account_id": BOB})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    sim.call(
+        "POST",
+        "/api/personal-data/cycle-period",
+        Some(json!({"value": "P7D"})),
+    )
+    .await;
+    let (status, body, headers) = report(&sim, Some(&good), &accounts(&[ALICE, BOB])).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["accounts"][0]["accountId"], BOB);
+    assert_eq!(headers["cycle-period"], "P7D");
+
+    // 90 accounts pass, 91 do not, nor an empty list or a bad timestamp.
+    let ids: Vec<String> = (0..91).map(|i| format!("557058:n{i}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(
+        report(&sim, Some(&good), &accounts(&refs[..90])).await.0,
+        204
+    );
+    assert_eq!(report(&sim, Some(&good), &accounts(&refs)).await.0, 400);
+    assert_eq!(report(&sim, Some(&good), &accounts(&[])).await.0, 400);
+    let bad_time = json!({"accounts": [{"accountId": ALICE, "updatedAt": "yesterday"}]});
+    assert_eq!(report(&sim, Some(&good), &bad_time).await.0, 400);
+
+    // Only a correct app JWT of this site: not another site's secret, not a GET's qsh, not none.
+    for refused in [
+        Some(jwt(&globex.secret, "POST")),
+        Some(jwt(&acme.secret, "GET")),
+        None,
+    ] {
+        let (status, _, _) = report(&sim, refused.as_deref(), &accounts(&[ALICE])).await;
+        assert_eq!(status, 401, "{refused:?}");
+    }
+
+    // Every answered batch is logged, with what was answered closed.
+    let (_, batches) = sim.call("GET", "/api/personal-data/batches", None).await;
+    let batches = batches.as_array().unwrap();
+    assert_eq!(batches.len(), 4);
+    assert_eq!(batches[1]["closed"], json!([SEED_CLOSED]));
+    assert_eq!(batches[3]["accounts"].as_array().unwrap().len(), 90);
+    let cleared = delete(&sim, "/api/personal-data/batches").await;
+    assert_eq!(cleared["cleared"], 4);
 }

@@ -133,6 +133,16 @@ impl PageCache {
         let view = Arc::new(view);
         self.entries.insert(key, Entry { view, page });
     }
+
+    /// Drops the page kept for one user (their data was erased: the page shows it).
+    pub fn forget_user(&self, site_id: &str, account_id: &str) {
+        self.entries.remove(&Viewer(site_id, Some(account_id)));
+    }
+
+    /// Drops every page of a site (its data was deleted).
+    pub fn forget_site(&self, site_id: &str) {
+        self.entries.retain(|(site, _), _| site != site_id);
+    }
 }
 
 #[cfg(test)]
@@ -183,5 +193,17 @@ mod tests {
         assert_eq!(hit("t1", Some("u1"), &other_site), None);
         assert_eq!(hit("t2", Some("u1"), &view(1)), None, "another tenant");
         assert_eq!(hit("t1", Some("u2"), &view(1)), None, "another user");
+
+        cache.insert("t2", Some("u1"), view(1), page("two"));
+        cache.forget_user("t1", "u1");
+        assert_eq!(hit("t1", Some("u1"), &view(1)), None, "erased");
+        assert!(hit("t1", None, &view(1)).is_some());
+        assert!(
+            hit("t2", Some("u1"), &view(1)).is_some(),
+            "the same user elsewhere"
+        );
+        cache.forget_site("t1");
+        assert_eq!(hit("t1", None, &view(1)), None);
+        assert!(hit("t2", Some("u1"), &view(1)).is_some());
     }
 }

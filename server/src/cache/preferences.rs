@@ -75,6 +75,14 @@ impl<S> CachedPreferences<S> {
         let cache = Arc::clone(&self.cache);
         Arc::new(move || cache.invalidate_all())
     }
+
+    /// A handle that drops one user's cached entry (after their data was erased).
+    pub fn user_forgetter(&self) -> crate::state::UserForgetter {
+        let cache = Arc::clone(&self.cache);
+        Arc::new(move |site_id: &str, account_id: &str| {
+            cache.invalidate(&User(site_id, account_id))
+        })
+    }
 }
 
 #[async_trait::async_trait]

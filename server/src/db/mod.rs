@@ -3,6 +3,7 @@
 //! or "failed". Repositories live in the submodules; SQL lives only here.
 
 pub mod group_commit;
+pub mod personal_data;
 pub mod preferences;
 pub mod replay;
 pub mod settle;

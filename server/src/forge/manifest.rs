@@ -127,6 +127,8 @@ permissions:
     - read:space:confluence
     - read:app-user-token
     - read:app-system-token
+    # POST /app/report-accounts/ with the app system token (server/src/personal_data).
+    - report:personal-data
   content:
     # WebAssembly: Forge's CSP has no 'wasm-unsafe-eval'.
     scripts:

@@ -13,7 +13,7 @@ use url::Url;
 
 use super::Outbound;
 use super::error::OutboundError;
-use super::retry::retry_after;
+use super::retry::{RetryPolicy, retry_after};
 use crate::key_fetch::{BodyError, read_capped};
 use connect::outbound::ProductTarget;
 
@@ -70,23 +70,46 @@ pub struct Call<'a> {
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
+    /// The answer's headers (`Cycle-Period` of the personal-data reporting API, …).
+    pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
 }
 
 impl Outbound {
-    /// Sends `call`, following redirects and retrying as the policy allows, within the
-    /// policy's budget.
+    /// Sends `call`, following redirects and retrying as the configured policy allows (the
+    /// short budget of a user's request).
     pub async fn send(&self, call: Call<'_>) -> Result<Reply, OutboundError> {
-        self.send_until(call, Instant::now() + self.config.retry.budget)
+        let policy = self.config.retry;
+        self.send_core(call, Instant::now() + policy.budget, policy)
             .await
     }
 
-    /// [`Outbound::send`], finished by `deadline` (one budget shared by several calls made for
+    /// [`send`](Self::send), finished by `deadline` (one budget shared by several calls made for
     /// one user request, such as a token exchange and the call it is for).
     pub async fn send_until(
         &self,
         call: Call<'_>,
         deadline: Instant,
+    ) -> Result<Reply, OutboundError> {
+        self.send_core(call, deadline, self.config.retry).await
+    }
+
+    /// [`send`](Self::send) with its own retry policy: background jobs may wait longer than a
+    /// user's request.
+    pub async fn send_with(
+        &self,
+        call: Call<'_>,
+        policy: RetryPolicy,
+    ) -> Result<Reply, OutboundError> {
+        self.send_core(call, Instant::now() + policy.budget, policy)
+            .await
+    }
+
+    async fn send_core(
+        &self,
+        call: Call<'_>,
+        deadline: Instant,
+        policy: RetryPolicy,
     ) -> Result<Reply, OutboundError> {
         let started = Instant::now();
         let Call {
@@ -139,7 +162,7 @@ impl Outbound {
                 Err(e) if e.is_timeout() => break Err(OutboundError::Timeout),
                 Err(_) if idempotent => {
                     retries += 1;
-                    match self.backoff(retries, None, deadline) {
+                    match backoff(&policy, retries, None, deadline) {
                         Some(wait) => {
                             tokio::time::sleep(wait).await;
                             continue;
@@ -183,7 +206,7 @@ impl Outbound {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| retry_after(v, SystemTime::now()));
                 retries += 1;
-                if let Some(wait) = self.backoff(retries, asked, deadline) {
+                if let Some(wait) = backoff(&policy, retries, asked, deadline) {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
@@ -195,9 +218,11 @@ impl Outbound {
             }
 
             if status.is_success() {
+                let headers = res.headers().clone();
                 break match read_capped(res, self.config.max_body).await {
                     Ok(body) => Ok(Reply {
                         status: status.as_u16(),
+                        headers,
                         body,
                     }),
                     Err(BodyError::TooLarge) => Err(OutboundError::TooLarge),
@@ -230,18 +255,6 @@ impl Outbound {
         result
     }
 
-    /// The wait before retry number `retry`, or `None` to give up (see [`RetryPolicy::wait`]).
-    fn backoff(
-        &self,
-        retry: u32,
-        asked: Option<std::time::Duration>,
-        deadline: Instant,
-    ) -> Option<std::time::Duration> {
-        let policy = self.config.retry;
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        policy.wait(retry, asked, remaining, rand::random::<f64>())
-    }
-
     /// https always; plain http only where the configuration allows it (loopback hosts in
     /// production, anything in development).
     fn scheme_allowed(&self, url: &Url) -> bool {
@@ -251,4 +264,15 @@ impl Outbound {
             _ => false,
         }
     }
+}
+
+/// The wait before retry number `retry`, or `None` to give up (see [`RetryPolicy::wait`]).
+fn backoff(
+    policy: &RetryPolicy,
+    retry: u32,
+    asked: Option<std::time::Duration>,
+    deadline: Instant,
+) -> Option<std::time::Duration> {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    policy.wait(retry, asked, remaining, rand::random::<f64>())
 }

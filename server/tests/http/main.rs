@@ -21,6 +21,7 @@ mod lifecycle;
 mod logs;
 mod outbound;
 mod pages;
+mod personal_data;
 mod preferences;
 mod routes;
 mod settle;

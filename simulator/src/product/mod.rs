@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod faults;
 pub mod oauth;
+pub mod personal_data;
 pub mod received;
 pub mod spaces;
 
@@ -34,6 +35,8 @@ pub struct Product {
     pub faults: faults::Faults,
     /// What the product routes and the token endpoint received.
     pub received: received::ReceivedLog,
+    /// The personal data reporting API: closed accounts, `Cycle-Period`, answered batches.
+    pub personal_data: personal_data::PersonalData,
     oauth_token_lifetime_secs: AtomicU64,
 }
 
@@ -44,6 +47,7 @@ impl Product {
             tokens: oauth::IssuedTokens::default(),
             faults: faults::Faults::default(),
             received: received::ReceivedLog::default(),
+            personal_data: personal_data::PersonalData::default(),
             oauth_token_lifetime_secs: AtomicU64::new(oauth_token_lifetime_secs),
         }
     }
@@ -77,6 +81,19 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/ex/confluence/{cloud_id}/wiki/api/v2/spaces/{id}",
             get(spaces::gateway_get_one),
+        )
+        .route(personal_data::REPORT_PATH, post(personal_data::report))
+        .route(
+            "/api/personal-data/closed",
+            post(personal_data::mark_closed),
+        )
+        .route(
+            "/api/personal-data/cycle-period",
+            post(personal_data::set_cycle_period),
+        )
+        .route(
+            "/api/personal-data/batches",
+            get(personal_data::list_batches).delete(personal_data::clear_batches),
         )
         .route("/oauth2/token", post(oauth::token))
         .route("/api/oauth/revoke", post(oauth::revoke))
