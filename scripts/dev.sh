@@ -38,8 +38,9 @@ export FORGE_UI_ORIGINS=${FORGE_UI_ORIGINS:-http://$SIM_ADDR}
 cargo leptos build
 scripts/forge-ui.sh
 cargo build -q -p simulator
+sim_gateway="http://$SIM_ADDR/ex/confluence"
 SIM_ADDR=$SIM_ADDR SIM_APP_URL="http://$LEPTOS_SITE_ADDR" SIM_FORGE_APP_ID="$FORGE_APP_ID" \
-  SIM_FORGE_API_BASE_URL="http://$SIM_ADDR/ex/confluence" target/debug/simulator &
+  SIM_FORGE_API_BASE_URL="$sim_gateway" target/debug/simulator &
 sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT INT TERM
 
