@@ -25,3 +25,4 @@ mod personal_data;
 mod preferences;
 mod routes;
 mod settle;
+mod world;

@@ -4,127 +4,20 @@
 //! what a real install delivers, and every token the app sends is checked by the simulator.
 
 use crate::common::*;
+use crate::world::World;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 use server::outbound::ProductAccess;
 
 const ALICE: &str = "557058:aaaa-alice";
 
-/// The app and a simulator that installed it on `acme` (and `globex`).
-struct World {
-    app: TestApp,
-    sim: String,
-    http: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
 impl World {
-    async fn start() -> Self {
-        Self::start_with_forge(false).await
-    }
-
-    /// With `forge`, the app is also a Forge Remote of the simulator's Forge app, whose FITs
-    /// send product calls to the simulator's API gateway.
-    async fn start_with_forge(forge: bool) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sim = format!("http://{}", listener.local_addr().unwrap());
-        let forge_config = simulator::config::ForgeConfig {
-            api_base_url: format!("{sim}/ex/confluence"),
-            ..simulator::config::ForgeConfig::development()
-        };
-        let mut env = vec![
-            ("CONNECT_INSTALL_KEYS_URL".to_owned(), format!("{sim}/keys")),
-            ("ATLASSIAN_OAUTH_URL".to_owned(), sim.clone()),
-        ];
-        if forge {
-            env.extend([
-                (
-                    "FORGE_APP_ID".to_owned(),
-                    forge_config.app_id.as_str().to_owned(),
-                ),
-                (
-                    "FORGE_JWKS_URL".to_owned(),
-                    format!("{sim}/forge/jwks.json"),
-                ),
-                ("FORGE_API_BASE_URL_PREFIX".to_owned(), format!("{sim}/ex/")),
-            ]);
-        }
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let app = TestApp::start_with(&env).await;
-        let mut config = simulator::Config::for_app(&app.base).unwrap();
-        config.forge = forge.then_some(forge_config);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(simulator::run_until(config, listener, async {
-            let _ = stopped.await;
-        }));
-        let world = Self {
-            app,
-            sim,
-            http: http_client(),
-            _stop: stop,
-        };
-        for _ in 0..400 {
-            if world
-                .http
-                .get(format!("{}/healthz", world.sim))
-                .send()
-                .await
-                .is_ok()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        for site in ["acme", "globex"] {
-            let (status, body) = world
-                .sim_call("POST", &format!("/api/sites/{site}/install"), None)
-                .await;
-            assert_eq!(status, 200, "install {site}: {body}");
-        }
-        world
-    }
-
-    async fn sim_call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = format!("{}{path}", self.sim);
-        let req = match method {
-            "GET" => self.http.get(url),
-            "DELETE" => self.http.delete(url),
-            _ => self.http.post(url),
-        };
-        let req = match body {
-            Some(b) => req.json(&b),
-            None => req,
-        };
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    /// A context token for `user` on `site`, as the host page would get it.
-    async fn token(&self, site: &str, user: &str) -> String {
-        let (status, body) = self
-            .sim_call(
-                "POST",
-                &format!("/api/sites/{site}/context-token"),
-                Some(json!({"user": user})),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["token"].as_str().unwrap().to_owned()
-    }
-
     async fn spaces(&self, token: &str, query: &str) -> Reply {
         self.app
             .api("GET", &format!("/api/spaces{query}"), Some(token), None)
             .await
-    }
-
-    async fn fault(&self, rule: Value) {
-        let (status, body) = self.sim_call("POST", "/api/faults", Some(rule)).await;
-        assert_eq!(status, 200, "{body}");
     }
 
     async fn clear(&self) {
@@ -164,7 +57,7 @@ fn keys(reply: &Reply) -> Vec<String> {
 
 #[tokio::test]
 async fn spaces_are_listed_as_the_user_with_paging_and_search() {
-    let w = World::start().await;
+    let w = World::launch(&[], false).await;
     let alice = w.token("acme", "alice").await;
     let first = w.spaces(&alice, "").await;
     assert_eq!(first.status, 200, "{}", first.body);
@@ -248,7 +141,7 @@ fn urlencode(s: &str) -> String {
 
 #[tokio::test]
 async fn concurrent_calls_of_one_user_share_one_token_exchange() {
-    let w = Arc::new(World::start().await);
+    let w = Arc::new(World::launch(&[], false).await);
     let alice = w.token("acme", "alice").await;
     // The exchange is slow, so every call below arrives while it is in flight.
     w.fault(json!({"path_prefix": "/oauth2/token", "kind": "delay", "millis": 300}))
@@ -265,7 +158,7 @@ async fn concurrent_calls_of_one_user_share_one_token_exchange() {
 
 #[tokio::test]
 async fn with_the_authorization_server_down_waiting_callers_do_not_queue_up() {
-    let w = Arc::new(World::start().await);
+    let w = Arc::new(World::launch(&[], false).await);
     let alice = w.token("acme", "alice").await;
     w.fault(json!({"path_prefix": "/oauth2/token", "kind": "status", "status": 503}))
         .await;
@@ -291,7 +184,7 @@ async fn with_the_authorization_server_down_waiting_callers_do_not_queue_up() {
 
 #[tokio::test]
 async fn revoked_and_expired_user_tokens_are_exchanged_again() {
-    let w = World::start().await;
+    let w = World::launch(&[], false).await;
     let alice = w.token("acme", "alice").await;
     assert_eq!(w.spaces(&alice, "").await.status, 200);
     let (_, revoked) = w
@@ -335,7 +228,7 @@ async fn revoked_and_expired_user_tokens_are_exchanged_again() {
 
 #[tokio::test]
 async fn rate_limits_are_waited_out_within_the_budget_and_beyond_it_the_page_is_told() {
-    let w = World::start().await;
+    let w = World::launch(&[], false).await;
     let alice = w.token("acme", "alice").await;
     assert_eq!(w.spaces(&alice, "").await.status, 200);
     let spaces = "/sites/acme/wiki/api/v2/spaces";
@@ -401,7 +294,7 @@ async fn rate_limits_are_waited_out_within_the_budget_and_beyond_it_the_page_is_
 
 #[tokio::test]
 async fn no_credential_follows_a_redirect_to_another_host() {
-    let w = World::start().await;
+    let w = World::launch(&[], false).await;
     let alice = w.token("acme", "alice").await;
     assert_eq!(w.spaces(&alice, "").await.status, 200);
     w.clear().await;
@@ -434,7 +327,7 @@ async fn no_credential_follows_a_redirect_to_another_host() {
 
 #[tokio::test]
 async fn app_calls_are_signed_for_each_hop_and_stay_inside_the_tenant() {
-    let w = World::start().await;
+    let w = World::launch(&[], false).await;
     let (_, site) = w.sim_call("GET", "/api/sites/acme", None).await;
     let tenant = w
         .app
@@ -519,7 +412,7 @@ async fn app_calls_are_signed_for_each_hop_and_stay_inside_the_tenant() {
 
 #[tokio::test]
 async fn saving_a_space_checks_it_as_the_user_and_keeps_its_name() {
-    let w = World::start().await;
+    let w = World::launch(&[], false).await;
     let alice = w.token("acme", "alice").await;
     let mut prefs = default_prefs();
 
@@ -564,7 +457,7 @@ async fn saving_a_space_checks_it_as_the_user_and_keeps_its_name() {
 
 #[tokio::test]
 async fn on_forge_spaces_are_read_with_the_user_token_at_the_fits_api_base() {
-    let w = World::start_with_forge(true).await;
+    let w = World::launch(&[], true).await;
     let (status, body) = w
         .sim_call("POST", "/api/sites/acme/forge/install", None)
         .await;

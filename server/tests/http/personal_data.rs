@@ -5,6 +5,7 @@
 
 use crate::common::test_db::{TestBackend, backend};
 use crate::common::*;
+use crate::world::World;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,80 +18,15 @@ const ALICE: &str = "557058:aaaa-alice";
 const BOB: &str = "557058:bbbb-bob";
 const REPORT_PATH: &str = "/sites/acme/wiki/rest/atlassian-connect/latest/report-accounts";
 
-/// The app (its background job off unless `extra` turns it on) and a simulator that installed
-/// it on `acme` and `globex`.
-struct World {
-    app: TestApp,
-    sim: String,
-    http: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
 impl World {
+    /// The app (its background job off unless `extra` turns it on) against the simulator.
     async fn start(extra: &[(&str, &str)]) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sim = format!("http://{}", listener.local_addr().unwrap());
-        let keys = format!("{sim}/keys");
         let mut env = vec![
-            ("CONNECT_INSTALL_KEYS_URL", keys.as_str()),
-            ("ATLASSIAN_OAUTH_URL", sim.as_str()),
             ("PERSONAL_DATA_INTERVAL_SECS", "0"),
             ("PERSONAL_DATA_BATCH_PAUSE_MS", "0"),
         ];
         env.extend_from_slice(extra);
-        let app = TestApp::start_with(&env).await;
-        let config = simulator::Config::for_app(&app.base).unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(simulator::run_until(config, listener, async {
-            let _ = stopped.await;
-        }));
-        let world = Self {
-            app,
-            sim,
-            http: http_client(),
-            _stop: stop,
-        };
-        for _ in 0..400 {
-            let up = world.http.get(format!("{}/healthz", world.sim)).send();
-            if up.await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        for site in ["acme", "globex"] {
-            world.install(site).await;
-        }
-        world
-    }
-
-    async fn install(&self, site: &str) {
-        let (status, body) = self
-            .sim_call("POST", &format!("/api/sites/{site}/install"), None)
-            .await;
-        assert_eq!(status, 200, "install {site}: {body}");
-    }
-
-    async fn sim_call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = format!("{}{path}", self.sim);
-        let req = match method {
-            "GET" => self.http.get(url),
-            "DELETE" => self.http.delete(url),
-            _ => self.http.post(url),
-        };
-        let req = match body {
-            Some(b) => req.json(&b),
-            None => req,
-        };
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn client_key(&self, site: &str) -> String {
-        let (_, body) = self
-            .sim_call("GET", &format!("/api/sites/{site}"), None)
-            .await;
-        body["client_key"].as_str().unwrap().to_owned()
+        World::launch(&env, false).await
     }
 
     /// The app's site id of a simulator site (while it is installed).
@@ -98,18 +34,6 @@ impl World {
         let key = self.client_key(site).await;
         let tenant = self.app.state.verifier.installed_tenant(&key).await;
         tenant.unwrap().site_id
-    }
-
-    async fn token(&self, site: &str, user: &str) -> String {
-        let (status, body) = self
-            .sim_call(
-                "POST",
-                &format!("/api/sites/{site}/context-token"),
-                Some(json!({"user": user})),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["token"].as_str().unwrap().to_owned()
     }
 
     /// Saves `user`'s preferences on `site` through the app (so caches hold them too).
@@ -165,11 +89,6 @@ impl World {
             .await;
         assert_eq!(status, 200);
         body.as_array().unwrap().clone()
-    }
-
-    async fn fault(&self, rule: Value) {
-        let (status, body) = self.sim_call("POST", "/api/faults", Some(rule)).await;
-        assert_eq!(status, 200, "{body}");
     }
 
     /// (cursor, next_at, Atlassian's cycle) of a tenant; all empty before its first run.
