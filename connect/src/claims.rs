@@ -1,5 +1,5 @@
 //! The claim set of a Connect JWT: strict typed parsing of the payload object and the
-//! time, `qsh`, `aud` and `iss` rules of connect-auth.md §1.2. Never coerces types (a string
+//! time, `qsh`, `aud` and `iss` rules of docs/AUTH-RULES.md §C2. Never coerces types (a string
 //! `exp` is rejected, not read) and never trusts `context` for authority.
 
 use crate::error::VerifyError;

@@ -1,6 +1,6 @@
 //! The install-key id (`kid`) of signed lifecycle tokens and the key URL built from it.
 //! A `kid` is attacker-controlled: it is validated before use and the URL is built by plain
-//! concatenation, never by URL joining or normalisation (connect-auth.md §1.4 item 7).
+//! concatenation, never by URL joining or normalisation (docs/AUTH-RULES.md §C4.6).
 
 use crate::error::VerifyError;
 use std::fmt;

@@ -1,5 +1,5 @@
 //! The canonical request and its query string hash (`qsh`), exactly as Atlassian's Java
-//! canonicaliser computes them (connect-auth.md §1.3). Never percent-decodes the path and never
+//! canonicaliser computes them (docs/AUTH-RULES.md §C3). Never percent-decodes the path and never
 //! Unicode-normalises anything: every byte of the request must count.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, utf8_percent_encode};
@@ -20,7 +20,7 @@ const RFC3986_RESERVED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// `METHOD&URI&QUERY` per connect-auth.md §1.3 (Java reference).
+/// `METHOD&URI&QUERY` per docs/AUTH-RULES.md §C3 (Java reference).
 ///
 /// `raw_path` is the request path exactly as received (not percent-decoded); `raw_query` is the
 /// raw query string without `?` (may be empty); `base_path` is the path of the app's baseUrl

@@ -475,7 +475,8 @@ fn forge_config(
             url.to_string()
         }
     };
-    // Production keeps the floor of forge-remote.md §2; development may go lower (simulator).
+    // Production keeps the floor of docs/AUTH-RULES.md §F1.2; development may go lower
+    // (simulator).
     let min_cooldown = if env == AppEnv::Production { 30 } else { 1 };
     let jwks_cooldown =
         Duration::from_secs(number("FORGE_JWKS_COOLDOWN_SECS", min_cooldown..=3600, 30)?);

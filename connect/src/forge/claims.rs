@@ -1,6 +1,6 @@
-//! The claim set of a Forge invocation token (forge-remote.md §2), read strictly: every claim
-//! the rules need is required and typed (a string `exp` is refused, not read). Read only after
-//! the signature verified; the policy checks live in [`super::verify`].
+//! The claim set of a Forge invocation token (docs/AUTH-RULES.md §F1.3), read strictly: every
+//! claim the rules need is required and typed (a string `exp` is refused, not read). Read only
+//! after the signature verified; the policy checks live in [`super::verify`].
 
 use super::error::FitError;
 use super::ids::{AccountId, CloudId, EnvironmentId, InstallationId};

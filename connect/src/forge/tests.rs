@@ -1,4 +1,4 @@
-//! The forge-remote.md §2 matrix with real RSA keys: every FIT rule, each shown to refuse.
+//! The docs/AUTH-RULES.md §F1 matrix with real RSA keys: every FIT rule, each shown to refuse.
 
 #![allow(clippy::unwrap_used)]
 

@@ -1,4 +1,4 @@
-//! Verifying a Forge invocation token (forge-remote.md §2): the header is checked before any
+//! Verifying a Forge invocation token (docs/AUTH-RULES.md §F1): the header is checked before any
 //! key is looked up ([`UnverifiedFit::parse`]), then the signature with the key the caller found
 //! for its `kid`, then every claim against a [`FitPolicy`]. No I/O: fetching keys is the caller's.
 

@@ -1,4 +1,4 @@
-//! Token verification for each token kind, exactly as `shared/docs/connect-auth.md` rules:
+//! Token verification for each token kind, following `docs/AUTH-RULES.md` §C1–§C2:
 //! algorithm pinned per kind, tenant found only by `iss` and required to be active, signature
 //! before claims (so a forged token never learns whether it expired), then times and `qsh`.
 //! Returns typed results; never logs a token or a secret.

@@ -1,5 +1,5 @@
 //! Sites: the internal tenant id per-user data is keyed by, and the external ids that lead to it
-//! (forge-remote.md §3). A Connect tenant (`clientKey`) and every Forge installation
+//! (docs/AUTH-RULES.md §F2). A Connect tenant (`clientKey`) and every Forge installation
 //! (`installationId`) link to one site; a site's `cloudId` is unique, so a new installation on a
 //! known site (a Forge reinstall, or Forge after Connect) finds the same site and its users keep
 //! their data. Ids only ever arrive from verified tokens or signed lifecycle bodies.

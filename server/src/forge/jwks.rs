@@ -19,7 +19,7 @@ use crate::key_fetch::{self, Throttle};
 
 /// Largest JWKS document read (Forge's holds a few RSA keys, about 1.5 KiB each).
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
-/// The default refetch cooldown (forge-remote.md §2: at least 30 s in production).
+/// The default refetch cooldown (docs/AUTH-RULES.md §F1.2: at least 30 s in production).
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(30);
 /// At most one warning about failed fetches per this long.
 const WARN_EVERY: Duration = Duration::from_secs(60);

@@ -1,5 +1,5 @@
 //! The context-token route (`/api/*`, `Authorization: JWT`, qsh `context-qsh`): every token
-//! attack of connect-auth.md §2 that applies to it.
+//! attack of docs/AUTH-RULES.md §C5 that applies to it.
 
 use serde_json::{Value, json};
 

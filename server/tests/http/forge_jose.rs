@@ -1,4 +1,4 @@
-//! The Forge invocation tokens our tests mint are standard JWTs (forge-remote.md §6): the npm
+//! The Forge invocation tokens our tests mint are standard JWTs (docs/AUTH-RULES.md §F5): the npm
 //! `jose` package, which Atlassian's Node samples verify with, accepts a valid one against the
 //! very JWKS document our `ForgeVerifier` reads, and refuses a tampered one, one for another app
 //! and one signed with the wrong key, as our verifier does. Runs tools/forge/jose-verify.mjs.

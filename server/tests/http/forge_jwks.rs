@@ -1,5 +1,5 @@
-//! The Forge JWKS cache against a real JWKS server on loopback (forge-remote.md §2, issue 14):
-//! a rotation costs exactly one refetch, a flood of made-up kids at most one fetch per
+//! The Forge JWKS cache against a real JWKS server on loopback (docs/AUTH-RULES.md §F1.2,
+//! issue 14): a rotation costs exactly one refetch, a flood of made-up kids at most one fetch per
 //! cooldown, cached keys keep working while the JWKS is down and a new kid then gets the
 //! distinct "unavailable" error, only RSA keys of 2048 bits or more are used, and oversized or
 //! redirected documents are refused. The server counts every request.

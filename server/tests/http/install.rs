@@ -1,5 +1,5 @@
-//! `POST /installed` and `POST /uninstalled`: the signed-install rules (connect-auth.md §1.4) and
-//! every lifecycle attack of §2. Each attack targets an installed victim with a body carrying
+//! `POST /installed` and `POST /uninstalled`: the signed-install rules (docs/AUTH-RULES.md §C4)
+//! and every lifecycle attack of §C5. Each attack targets an installed victim with a body carrying
 //! the attacker's secret; afterwards the victim's original secret must still work and the
 //! attacker's must not.
 

@@ -1,7 +1,7 @@
 //! Black-box HTTP tests of the app server: the real router on a random port, a real install-key
 //! server, a throw-away database per test (SQLite, or PostgreSQL with `TEST_DATABASE=postgres`:
 //! the same tests on both backends). Each test is named after the rule or attack it checks
-//! (connect-auth.md §1 and §2); `instances` runs several app instances on one PostgreSQL.
+//! (docs/AUTH-RULES.md §C1–§C6); `instances` runs several app instances on one PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
 #[path = "../common/mod.rs"]

@@ -82,7 +82,7 @@ async fn page_valid_iframe_token_renders_with_working_session_token() {
 #[tokio::test]
 async fn page_qsh_matches_the_java_canonical_form() {
     let (app, tenant) = setup().await;
-    // The worked example of connect-auth.md §1.3, hashed independently of the connect crate.
+    // The worked example of docs/AUTH-RULES.md §C3.5, hashed independently of the connect crate.
     let query = "zee_last=param&repeated=parameter%201&first=param&repeated=parameter+2";
     let canonical =
         "GET&/preferences&first=param&repeated=parameter%201,parameter%202&zee_last=param";

@@ -1,4 +1,4 @@
-//! Forge invocation tokens (FITs) as Forge mints them for a remote (forge-remote.md §2): RS256
+//! Forge invocation tokens (FITs) as Forge mints them for a remote (docs/AUTH-RULES.md §F1): RS256
 //! with the current FIT key, `iss` `forge/invocation-token`, `aud` = `app.id` = the app ARI, the
 //! site's installation and cloudId, `principal` only for a user. [`claims`] is a pure function;
 //! [`issue`] checks the site is Forge-installed, signs and counts, and logs without the token.
@@ -41,7 +41,7 @@ impl Module {
         }
     }
 
-    /// The endpoint the triggers are routed through (forge-remote.md §5 manifest:
+    /// The endpoint the triggers are routed through (docs/AUTH-RULES.md §F4.3 manifest:
     /// `core:endpoint` / `backend-events`). Which module Forge names here is unconfirmed.
     pub fn events_endpoint() -> Self {
         Self {

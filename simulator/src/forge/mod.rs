@@ -1,5 +1,5 @@
-//! The simulator playing Forge for the app's Forge Remote side (forge-remote.md): its own FIT
-//! signing keys and JWKS (`keys`), Forge invocation tokens (`fit`), Forge installs with the
+//! The simulator playing Forge for the app's Forge Remote side (docs/AUTH-RULES.md §F): its own
+//! FIT signing keys and JWKS (`keys`), Forge invocation tokens (`fit`), Forge installs with the
 //! install/uninstall triggers delivered to the app (`install`), their routes (`api`), and the Custom UI
 //! host with its bridge (`ui`).
 //! Separate from the Connect install key and secrets; never logs a token.
