@@ -2,7 +2,7 @@
 //! most `interval` after the first of them was logged or as soon as `FLUSH_BYTES` have gathered
 //! (by a thread of their own, so no request waits for the disk or pipe), and at once, after
 //! everything logged before it, for a WARN or ERROR line. One `write` per
-//! many lines instead of one per request (the access line's `write` was ~8 % of a cached API
+//! many lines instead of one per request (the access line's `write` was ~5 % of a cached API
 //! read's CPU, docs/BENCHMARKS.md); the same trade as Envoy's and nginx's buffered access logs.
 //!
 //! Lines keep their order and are never split. A normal stop, a start-up failure and a panic
