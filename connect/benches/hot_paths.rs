@@ -3,7 +3,7 @@
 //! HS256 with the tenant secret, times, `qsh`), computing the `qsh` of a page-load request, and
 //! minting the page's session token.
 //!
-//! `CARGO_TARGET_DIR=/work/target-bench cargo bench -p connect --bench hot_paths`
+//! `cargo bench -p connect --bench hot_paths` (results: docs/BENCHMARKS.md)
 
 use std::hint::black_box;
 

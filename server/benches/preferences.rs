@@ -2,7 +2,8 @@
 //! and `Preferences::normalised().validate()`, for a typical edit and for the largest valid one
 //! (50 labels of 64 characters: the duplicate check is quadratic in the label count).
 //!
-//! `CARGO_TARGET_DIR=/work/target-bench cargo bench -p server --bench preferences`
+//! `CARGO_TARGET_DIR=target/bench-criterion cargo bench -p server --bench preferences`
+//! (results: docs/BENCHMARKS.md)
 
 use std::hint::black_box;
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// Copied from the workspace's shared/tools/forge-ui/csp.js, only these two lines added (NOTES.md §2); the
+// Copied from the workspace's shared/tools/forge-ui/csp.js, only these two lines added; the
 // simulator's Forge UI host runs it to send the policy Forge would send (simulator/src/forge/ui.rs).
 // Prints the Content-Security-Policy header that Atlassian's own @forge/csp (6.3.2) produces for
 // one Custom UI resource. No logic of ours decides a directive: we only glue the package's two

@@ -1,4 +1,4 @@
-//! Forge Custom UI hosting (the shared `tools/forge-ui/bridge-shim.md` spec, transport B): a
+//! Forge Custom UI hosting (simulator/README.md, "Forge"; by default `bridge=server`): a
 //! host page that frames the app's Custom UI resource (`scripts/forge-ui.sh` builds it) from a
 //! second origin, under the CSP Atlassian's `@forge/csp` computes for the manifest, with a
 //! `global-bridge.js` of our own injected first in `<head>` as Forge injects its own. The
