@@ -1,7 +1,9 @@
 // Playwright drives Debian's Chromium (no browser download is possible here) through the local
 // Confluence simulator. It starts its own simulator and app on ports 3110/3010 with a fresh
 // database, so it never touches a development instance (or the one `cargo leptos end-to-end`
-// starts on 3000). E2E_SERVER_BIN picks the server binary (the test command uses the release one).
+// starts on 3000). E2E_SERVER_BIN picks the server binary (scripts/test.sh passes the release one);
+// without it the newer of target/release/server and target/debug/server runs. The simulator is
+// always the debug build (target/debug/simulator).
 import { defineConfig } from "@playwright/test";
 import * as fs from "node:fs";
 import * as os from "node:os";

@@ -1,6 +1,6 @@
 //! Tenant rows by clientKey: lifecycle writes (ordered by the lifecycle token's `iat`) and the
 //! lookup every token verification does. Secrets stay encrypted here; decryption happens in
-//! `connect::tenants`.
+//! `connect::verifier` (with the keys of `connect::secrets`).
 
 use sqlx::Row;
 
