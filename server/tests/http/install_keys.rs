@@ -1,4 +1,5 @@
-//! Install-key fetches cannot be driven by strangers (issue 13 §4): anyone may send
+//! Install-key fetches cannot be driven by strangers (issue 13 §4, docs/AUTH-RULES.md §C4.2):
+//! anyone may send
 //! `POST /installed` with a made-up `kid`, so fetches are shared per kid, unknown kids are
 //! remembered for a while, fetches in flight are capped (503 `key_service_busy` beyond), failure
 //! warnings are rate-limited, and a cached key expires. The key server counts every request.
