@@ -4,7 +4,8 @@
 # compressed as `cargo leptos build --release --precompress` wrote them (the server sends those
 # .br files as they are). Each must fit its budget below, and all of them the total: bytes, not
 # time, so the check is deterministic. A failure names the file that grew. The size tricks
-# behind these numbers are listed in docs/BENCHMARKS.md; raise a budget only on purpose.
+# behind these numbers are listed in docs/BENCHMARKS.md ("What the weight guard protects"); raise
+# a budget only on purpose.
 # The Forge Custom UI bundle (scripts/forge-ui.sh) is checked the same way, below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
