@@ -21,7 +21,7 @@ use crate::db::settle::{WriteTicket, settle};
 use crate::db::sites;
 use crate::db::tenants::{self, InstallRecord, TenantState};
 use crate::db::{DbError, now, replay};
-use crate::http::errors::json_error;
+use crate::http::errors::{json_error, store_failure};
 use crate::state::AppState;
 use app::AppError;
 use connect::VerifyError;
@@ -33,17 +33,6 @@ fn bad(message: &str) -> Response {
     json_error(&AppError::BadRequest {
         message: message.into(),
     })
-}
-
-fn store_failure(e: DbError) -> Response {
-    match e {
-        DbError::Unavailable => json_error(&AppError::store_unavailable()),
-        DbError::OutcomeUnknown => json_error(&AppError::outcome_unknown()),
-        DbError::Failed(detail) => {
-            tracing::error!(%detail, "lifecycle write failed");
-            json_error(&AppError::internal())
-        }
-    }
 }
 
 /// A lifecycle token seen before: refused like any invalid token (401, no detail).
@@ -299,7 +288,7 @@ async fn apply_once(
     };
     let result = settle(state.db.timeout(), ticket, transaction).await;
     match result {
-        Err(e) => store_failure(e),
+        Err(e) => store_failure(e, "lifecycle"),
         Ok(None) => replayed(state),
         Ok(Some(applied)) => {
             tracing::info!(%client_key, applied, event, "lifecycle event");

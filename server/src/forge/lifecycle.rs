@@ -15,21 +15,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::extractors::{ForgeFit, ForgeRejection, bearer_token};
 use super::{ForgeError, app_tokens};
-use crate::db::{DbError, now};
-use crate::http::errors::json_error;
+use crate::db::now;
+use crate::http::errors::store_failure;
 use crate::state::AppState;
-use app::AppError;
-
-fn store_failure(e: DbError) -> Response {
-    match e {
-        DbError::Unavailable => json_error(&AppError::store_unavailable()),
-        DbError::OutcomeUnknown => json_error(&AppError::outcome_unknown()),
-        DbError::Failed(detail) => {
-            tracing::error!(%detail, "Forge lifecycle write failed");
-            json_error(&AppError::internal())
-        }
-    }
-}
 
 /// `POST /forge/installed`: the FIT established the installation (and linked it to its site)
 /// on the way in; the event's app system token is kept if it is the newest (`app_tokens`).
@@ -46,7 +34,7 @@ pub async fn installed(
     let kept = match app_tokens::keep(&state.db, secrets, installation_id, &headers, now()).await {
         Ok(kept) => kept,
         // Forge retries the event, with a token again.
-        Err(e) => return store_failure(e),
+        Err(e) => return store_failure(e, "Forge lifecycle"),
     };
     tracing::info!(
         installation_id,
@@ -83,6 +71,6 @@ pub async fn uninstalled(State(state): State<AppState>, headers: HeaderMap) -> R
             tracing::info!(installation_id = %fit.installation_id, changed, "Forge preUninstall");
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(e) => store_failure(e),
+        Err(e) => store_failure(e, "Forge lifecycle"),
     }
 }

@@ -4,7 +4,21 @@
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::db::DbError;
 use app::AppError;
+
+/// The answer to a store write that failed: 503 `store_unavailable` (not written), 503
+/// `outcome_unknown` (may be written), or a logged 500. `what` names the write in the log.
+pub fn store_failure(e: DbError, what: &'static str) -> Response {
+    match e {
+        DbError::Unavailable => json_error(&AppError::store_unavailable()),
+        DbError::OutcomeUnknown => json_error(&AppError::outcome_unknown()),
+        DbError::Failed(detail) => {
+            tracing::error!(%detail, what, "store write failed");
+            json_error(&AppError::internal())
+        }
+    }
+}
 
 pub fn json_error(error: &AppError) -> Response {
     let mut res = (error.status(), error.to_json()).into_response();
