@@ -157,6 +157,85 @@ async fn concurrent_calls_of_one_user_share_one_token_exchange() {
 }
 
 #[tokio::test]
+async fn users_of_two_sites_listing_at_once_each_see_only_their_own_spaces() {
+    let w = Arc::new(World::launch(&[], false).await);
+    // Slow exchanges, so every user's exchange and listing overlap with the others'.
+    w.fault(json!({"path_prefix": "/oauth2/token", "kind": "delay", "millis": 200}))
+        .await;
+    let cases = [
+        ("acme", "alice", "APRIV"),
+        ("acme", "bob", "BPRIV"),
+        ("globex", "alice", "GPRIV"),
+        ("globex", "bob", ""),
+    ];
+    let calls = cases.iter().flat_map(|&(site, user, private)| {
+        let w = Arc::clone(&w);
+        (0..3).map(move |_| {
+            let w = Arc::clone(&w);
+            tokio::spawn(async move {
+                let token = w.token(site, user).await;
+                (
+                    site,
+                    user,
+                    private,
+                    keys(&w.spaces(&token, "?q=priv").await),
+                )
+            })
+        })
+    });
+    for result in futures::future::join_all(calls.collect::<Vec<_>>()).await {
+        let (site, user, private, seen) = result.unwrap();
+        let expected: Vec<&str> = [private].into_iter().filter(|k| !k.is_empty()).collect();
+        assert_eq!(seen, expected, "{user} on {site}");
+    }
+    // One exchange per (site, user), whatever the interleaving.
+    assert_eq!(w.exchanges("acme").await, 2);
+    assert_eq!(w.exchanges("globex").await, 2);
+}
+
+#[tokio::test]
+async fn a_call_cancelled_during_its_token_exchange_leaves_no_one_waiting() {
+    let w = World::launch(&[], false).await;
+    let key = w.client_key("acme").await;
+    let tenant = w.app.state.verifier.installed_tenant(&key).await.unwrap();
+    let access = ProductAccess::Connect {
+        tenant: Arc::new(tenant),
+        account_id: Some(ALICE.to_owned()),
+    };
+    let outbound = &w.app.state.outbound;
+    w.fault(json!({"path_prefix": "/oauth2/token", "kind": "delay", "millis": 1500, "times": 1}))
+        .await;
+    // Cancelled half-way: dropped while it holds the exchange of alice's token.
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(300),
+        access.get_as_user(outbound, "/api/v2/spaces?limit=1"),
+    )
+    .await;
+    assert!(
+        cancelled.is_err(),
+        "still waiting for the exchange when dropped"
+    );
+    // The next call is not stuck behind the abandoned exchange: it makes its own, at once.
+    let started = std::time::Instant::now();
+    let reply = access
+        .get_as_user(outbound, "/api/v2/spaces?limit=1")
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "{:?}",
+        started.elapsed()
+    );
+    // The abandoned exchange was dropped with its connection before a token was issued.
+    assert_eq!(
+        w.exchanges("acme").await,
+        1,
+        "one token issued, by the new exchange"
+    );
+}
+
+#[tokio::test]
 async fn with_the_authorization_server_down_waiting_callers_do_not_queue_up() {
     let w = Arc::new(World::launch(&[], false).await);
     let alice = w.token("acme", "alice").await;
