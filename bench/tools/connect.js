@@ -27,23 +27,10 @@
 const http = require("http");
 const crypto = require("crypto");
 const fs = require("fs");
+const { arg, jwt, request, run } = require("./cli");
 
-const cmd = process.argv[2];
-function arg(name, dflt) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i > 0) return process.argv[i + 1];
-  if (dflt === undefined) throw new Error(`--${name} is required`);
-  return dflt;
-}
-
-const b64url = buf => Buffer.from(buf).toString("base64url");
 const KID = "bench-install-key";
 const TTL = 15 * 60;
-
-function jwt(header, claims, sign) {
-  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
-  return `${input}.${b64url(sign(Buffer.from(input)))}`;
-}
 
 function hs256(claims, secret) {
   return jwt({ alg: "HS256", typ: "JWT" }, claims, input =>
@@ -70,21 +57,6 @@ function qsh(method, path, params) {
     .join("&");
   const canonical = `${method.toUpperCase()}&${path}&${query}`;
   return crypto.createHash("sha256").update(canonical).digest("hex");
-}
-
-function request(url, { method = "GET", headers = {}, body = null, agent } = {}) {
-  const data = body == null ? null : Buffer.from(body);
-  if (data) headers = { ...headers, "content-length": data.length };
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent }, res => {
-      const chunks = [];
-      res.on("data", c => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
-    });
-    req.on("error", reject);
-    req.setTimeout(10000, () => req.destroy(new Error(`timeout: ${method} ${url}`)));
-    req.end(data);
-  });
 }
 
 async function install() {
@@ -257,12 +229,4 @@ async function sync() {
   fs.writeFileSync(arg("out"), toks.map((t, i) => `${t} ${revs[i]}`).join("\n") + "\n");
 }
 
-const commands = { install, tenant, tokens, pages, seed, sync };
-if (!commands[cmd]) {
-  console.error("usage: connect.js install|tenant|tokens|pages|seed|sync [options] (see the file header)");
-  process.exit(2);
-}
-Promise.resolve(commands[cmd]()).catch(err => {
-  console.error(`connect.js ${cmd}: ${err.message || err}`);
-  process.exit(1);
-});
+run("connect.js", { install, tenant, tokens, pages, seed, sync }, "install|tenant|tokens|pages|seed|sync [options] (see the file header)");

@@ -21,16 +21,8 @@
 const http = require("http");
 const crypto = require("crypto");
 const fs = require("fs");
+const { arg, jwt, request, run } = require("./cli");
 
-const cmd = process.argv[2];
-function arg(name, dflt) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i > 0) return process.argv[i + 1];
-  if (dflt === undefined) throw new Error(`--${name} is required`);
-  return dflt;
-}
-
-const b64url = buf => Buffer.from(buf).toString("base64url");
 const JWKS_PATH = "/forge/jwks.json";
 
 function fit(forge, principal, lifetime, now) {
@@ -53,22 +45,8 @@ function fit(forge, principal, lifetime, now) {
     context: { cloudId: forge.cloudId }
   };
   if (principal) claims.principal = principal;
-  const input = `${b64url(JSON.stringify({ alg: "RS256", typ: "JWT", kid: forge.kid }))}.${b64url(JSON.stringify(claims))}`;
   const key = forge.key || (forge.key = crypto.createPrivateKey(forge.privateKey));
-  return `${input}.${b64url(crypto.sign("sha256", Buffer.from(input), key))}`;
-}
-
-function get(url, headers) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { headers }, res => {
-      const chunks = [];
-      res.on("data", c => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
-    });
-    req.on("error", reject);
-    req.setTimeout(10000, () => req.destroy(new Error(`timeout: GET ${url}`)));
-    req.end();
-  });
+  return jwt({ alg: "RS256", typ: "JWT", kid: forge.kid }, claims, input => crypto.sign("sha256", input, key));
 }
 
 async function setup() {
@@ -105,7 +83,7 @@ async function setup() {
   });
   try {
     const token = fit(forge, "bench-forge-setup", 60, Math.floor(Date.now() / 1000));
-    const r = await get(`${app}/api/preferences`, { authorization: `Bearer ${token}` });
+    const r = await request(`${app}/api/preferences`, { headers: { authorization: `Bearer ${token}` } });
     if (r.status !== 200) throw new Error(`GET /api/preferences with a FIT answered ${r.status}: ${r.text.slice(0, 300)}`);
     if (fetches !== 1) throw new Error(`expected one JWKS fetch, saw ${fetches}`);
     fs.writeFileSync(arg("out"), JSON.stringify({ ...forge, key: undefined }, null, 2) + "\n");
@@ -125,12 +103,4 @@ function tokens() {
   fs.writeFileSync(arg("out"), lines.join("\n") + "\n");
 }
 
-const commands = { setup, tokens };
-if (!commands[cmd]) {
-  console.error("usage: forge.js setup|tokens [options] (see the file header)");
-  process.exit(2);
-}
-Promise.resolve(commands[cmd]()).catch(err => {
-  console.error(`forge.js ${cmd}: ${err.message || err}`);
-  process.exit(1);
-});
+run("forge.js", { setup, tokens }, "setup|tokens [options] (see the file header)");
