@@ -301,7 +301,6 @@ impl FromServerFnError for AppError {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -191,7 +191,10 @@ pub(crate) fn numeric_date(v: &Value) -> Option<i64> {
     const LIMIT: f64 = 9_223_372_036_854_775_808.0;
     let f = n.as_f64()?.floor();
     if f.is_finite() && (-LIMIT..LIMIT).contains(&f) {
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::as_conversions,
+            reason = "no TryFrom from floats: f is floored, finite and inside i64's range"
+        )]
         Some(f as i64)
     } else {
         None
@@ -200,7 +203,6 @@ pub(crate) fn numeric_date(v: &Value) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
 

@@ -23,7 +23,6 @@ pub use verify::{InstallPublicKey, verify_hs256, verify_rs256};
 
 /// RSA test keys, generated once per test binary (key generation is slow).
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 pub(crate) mod test_keys {
     use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
     use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};

@@ -67,7 +67,6 @@ fn finish(input: String, signature: &[u8]) -> Result<String, MintError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::claims::Claims;
     use crate::qsh::CONTEXT_QSH;

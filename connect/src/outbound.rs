@@ -195,5 +195,4 @@ impl<'a> UserAssertion<'a> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests;

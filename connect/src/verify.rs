@@ -80,7 +80,6 @@ pub fn verify_rs256(token: &UnverifiedToken, key: &InstallPublicKey) -> Result<(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::mint;
     use crate::test_keys::{self, OTHER, PRIMARY};

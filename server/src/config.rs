@@ -289,8 +289,11 @@ impl Config {
             0..=connect::MAX_LEEWAY_SECS,
             connect::DEFAULT_LEEWAY_SECS,
         )?;
-        let session_token_ttl_secs = number("SESSION_TOKEN_TTL_SECS", 1..=900, 900)? as i64;
-        let db_max_connections = number("DATABASE_MAX_CONNECTIONS", 1..=256, 8)? as u32;
+        // Both in range by the checks of `number`: the conversions cannot fail.
+        let session_token_ttl_secs =
+            i64::try_from(number("SESSION_TOKEN_TTL_SECS", 1..=900, 900)?).unwrap_or(900);
+        let db_max_connections =
+            u32::try_from(number("DATABASE_MAX_CONNECTIONS", 1..=256, 8)?).unwrap_or(8);
         let db_acquire_timeout =
             Duration::from_millis(number("DATABASE_TIMEOUT_MS", 50..=60_000, 3000)?);
         let cache_bytes = number("CACHE_MIB", 0..=4096, 64)? << 20;
@@ -496,7 +499,6 @@ fn forge_config(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;

@@ -34,7 +34,10 @@ pub enum BodyError {
 
 /// The whole body, if it is at most `max` bytes; stops reading as soon as it is not.
 pub async fn read_capped(mut res: reqwest::Response, max: usize) -> Result<Vec<u8>, BodyError> {
-    if res.content_length().is_some_and(|len| len > max as u64) {
+    if res
+        .content_length()
+        .is_some_and(|len| usize::try_from(len).map_or(true, |len| len > max))
+    {
         return Err(BodyError::TooLarge);
     }
     let mut body = Vec::new();

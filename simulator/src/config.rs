@@ -71,12 +71,12 @@ impl ForgeConfig {
     }
 }
 
-#[allow(clippy::expect_used)] // constants, checked by the `defaults` test
+// Panics only on a broken constant, which the `defaults` test would catch.
 fn default_app_id() -> AppId {
     AppId::parse(DEFAULT_FORGE_APP_ID).expect("DEFAULT_FORGE_APP_ID is an app ARI")
 }
 
-#[allow(clippy::expect_used)] // a UUID constant under a parsed app id, checked by the tests
+// A UUID constant under a parsed app id: checked by the tests.
 fn default_environment(app_id: &AppId) -> EnvironmentId {
     EnvironmentId::parse(&format!(
         "ari:cloud:ecosystem::environment/{}/{DEFAULT_FORGE_ENVIRONMENT_UUID}",
@@ -289,7 +289,6 @@ fn parse_bool(value: &str) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {

@@ -261,7 +261,6 @@ fn optional_path(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::{Value, json};
 

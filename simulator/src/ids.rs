@@ -75,7 +75,6 @@ impl fmt::Debug for SharedSecret {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn is_uuid_shaped(s: &str) -> bool {

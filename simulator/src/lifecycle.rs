@@ -306,7 +306,6 @@ fn callback_body(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::descriptor::tests::{parse, sample};
     use crate::sites::Sites;

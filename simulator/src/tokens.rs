@@ -144,7 +144,6 @@ fn strip_context_params(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::descriptor::tests::{parse, sample};
     use crate::sites::user;

@@ -1,7 +1,10 @@
 //! Black-box test of the simulator playing Forge: FITs it mints and the install triggers it
 //! delivers are verified with the pure `connect::forge` verifier against the JWKS it serves,
 //! as the app's server must; rotation, 409s and the Connect payload's Forge ids included.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 mod common;
 

@@ -1,7 +1,10 @@
 //! Black-box test: the simulator on a random port installs, re-installs and uninstalls a tiny
 //! fake app (baseUrl with a path) and the fake app verifies every callback the way the real
 //! app must (RS256 against the key from `/keys/{kid}`, HS256 with the delivered secret).
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 mod common;
 

@@ -3,7 +3,10 @@
 //! the app (Connect JWT minted with `connect::mint::hs256` and the shared canonicaliser, `/wiki`
 //! stripped) and as users (bearer tokens from the JWT-bearer token endpoint), with injected
 //! faults and the received log.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 mod common;
 

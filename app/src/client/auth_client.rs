@@ -75,7 +75,6 @@ where
         })
     }
 
-    #[allow(clippy::type_complexity)]
     fn open_websocket(
         path: &str,
     ) -> impl Future<

@@ -180,6 +180,10 @@ pub fn string_field(value: &JsValue, name: &str) -> Option<String> {
 #[cfg(target_arch = "wasm32")]
 pub fn int(value: &JsValue) -> Option<i64> {
     let n = value.as_f64()?;
+    #[expect(
+        clippy::as_conversions,
+        reason = "no TryFrom from floats: n is integral and below 2^53, so exact"
+    )]
     (n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0).then_some(n as i64)
 }
 
@@ -220,7 +224,6 @@ impl<T: FromJs, E: FromJs> FromJs for Result<T, E> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -158,7 +158,6 @@ where
         })
     }
 
-    #[allow(clippy::type_complexity)]
     fn open_websocket(
         path: &str,
     ) -> impl Future<

@@ -30,7 +30,10 @@ pub const FORGE_REMOTE_KEY: &str = "backend";
 /// The path and query of an absolute URL (`https://host/api/x?y` -> `/api/x?y`): what
 /// `requestRemote` takes, since Forge resolves it against the remote's `baseUrl`. A URL without
 /// a path stays as it is.
-#[cfg_attr(not(feature = "csr"), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "csr", test)),
+    expect(dead_code, reason = "only the Forge (csr) transport calls it")
+)]
 fn path_and_query(url: &str) -> &str {
     url.find("://")
         .and_then(|scheme| url[scheme + 3..].find('/').map(|p| scheme + 3 + p))

@@ -188,7 +188,6 @@ pub async fn replacement_for(rejected: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

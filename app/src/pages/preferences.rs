@@ -302,14 +302,15 @@ fn PreferencesForm(initial: PreferencesView) -> impl IntoView {
         let Some(exp) = crate::client::token::current_expiry() else {
             return;
         };
-        let left_ms = (exp * 1000.0 - js_sys::Date::now()).max(0.0) as u64 + 1000;
+        let left = std::time::Duration::try_from_secs_f64(exp - js_sys::Date::now() / 1000.0)
+            .unwrap_or_default();
         set_timeout(
             move || {
                 if !crate::client::host_available() {
                     status.set(Status::Expired);
                 }
             },
-            std::time::Duration::from_millis(left_ms),
+            left + std::time::Duration::from_secs(1),
         );
     });
 
@@ -721,7 +722,7 @@ fn LabelEditor(
             .parse::<u16>()
             .ok()
             .filter(|n| ITEMS_PER_PAGE_RANGE.contains(n))
-            .unwrap_or(25) as usize
+            .map_or(25, usize::from)
     };
     let pages = move || labels.with(|l| l.len().div_ceil(per_page()).max(1));
     let add = move || {

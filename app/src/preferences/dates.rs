@@ -12,8 +12,9 @@ pub fn civil_date(unix_seconds: i64) -> (i64, u32, u32) {
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    // In range by construction: day 1-31, month 1-12.
+    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or_default();
+    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or_default();
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -81,8 +82,9 @@ fn month_name(locale: Locale, month: u32) -> &'static str {
         Locale::FrFr => &FR,
         Locale::EsEs => &ES,
     };
-    table
-        .get(month.saturating_sub(1) as usize)
+    usize::try_from(month.saturating_sub(1))
+        .ok()
+        .and_then(|i| table.get(i))
         .copied()
         .unwrap_or("")
 }

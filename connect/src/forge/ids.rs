@@ -122,7 +122,6 @@ impl AccountId {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     const UUID: &str = "d9e4002b-120b-426b-834b-402a4a5adce7";

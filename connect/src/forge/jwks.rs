@@ -160,7 +160,6 @@ pub fn parse_jwks(body: &[u8]) -> Result<JwksKeys, NotAJwks> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::test_keys::{self, PRIMARY};
     use rsa::pkcs8::DecodePublicKey;

@@ -24,7 +24,7 @@ use quick_cache::{Equivalent, Weighter};
 
 /// How many bytes an entry keeps alive, roughly (the cache's capacity is in these units).
 pub trait Weighed {
-    fn weight(&self) -> u64;
+    fn weight(&self) -> usize;
 }
 
 #[derive(Clone)]
@@ -32,7 +32,7 @@ pub(crate) struct ByWeight;
 
 impl<K, V: Weighed> Weighter<K, V> for ByWeight {
     fn weight(&self, _key: &K, value: &V) -> u64 {
-        value.weight().max(1)
+        u64::try_from(value.weight()).unwrap_or(u64::MAX).max(1)
     }
 }
 
@@ -42,7 +42,7 @@ pub(crate) fn weighed<K: Eq + Hash, V: Clone + Weighed>(
     typical_entry: u64,
 ) -> quick_cache::sync::Cache<K, V, ByWeight> {
     quick_cache::sync::Cache::with_weighter(
-        (capacity_bytes / typical_entry).max(16) as usize,
+        usize::try_from((capacity_bytes / typical_entry).max(16)).unwrap_or(usize::MAX),
         capacity_bytes.max(1),
         ByWeight,
     )
@@ -51,6 +51,7 @@ pub(crate) fn weighed<K: Eq + Hash, V: Clone + Weighed>(
 /// Write epochs are kept per slot (hash of the key), so writes to one key do not stop misses of
 /// other keys from filling.
 const SLOTS: usize = 64;
+const SLOTS_U64: u64 = 64;
 
 pub struct Coherent<K, V> {
     entries: quick_cache::sync::Cache<K, V, ByWeight>,
@@ -78,7 +79,8 @@ impl<K: Eq + Hash + Clone, V: Clone + Weighed> Coherent<K, V> {
     }
 
     fn slot<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
-        (self.hasher.hash_one(key) as usize) % SLOTS
+        // The remainder is below SLOTS, so it fits.
+        usize::try_from(self.hasher.hash_one(key) % SLOTS_U64).unwrap_or_default()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -169,14 +171,13 @@ impl<K: Eq + Hash + Clone, V: Clone + Weighed> Drop for WriteGuard<K, V> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[derive(Debug, Clone, PartialEq)]
     struct V(u32);
     impl Weighed for V {
-        fn weight(&self) -> u64 {
+        fn weight(&self) -> usize {
             100
         }
     }

@@ -88,14 +88,14 @@ struct Entry {
 }
 
 impl Weighed for Entry {
-    fn weight(&self) -> u64 {
+    fn weight(&self) -> usize {
         let view = &self.view;
         let labels: usize = (view.preferences.favourite_labels.iter())
             .map(|l| l.len() + 24)
             .sum();
         let page = &self.page;
         let html = page.before.len() + page.after.len() + page.csp.len();
-        (html + 512 + labels + view.site_url.len()) as u64
+        html + 512 + labels + view.site_url.len()
     }
 }
 
@@ -147,7 +147,6 @@ impl PageCache {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use app::preferences::Preferences;

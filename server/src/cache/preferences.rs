@@ -43,11 +43,11 @@ impl Entry {
 }
 
 impl Weighed for Entry {
-    fn weight(&self) -> u64 {
+    fn weight(&self) -> usize {
         let Some(stored) = &self.0 else { return 160 };
         let p: &Preferences = &stored.preferences;
         let labels: usize = p.favourite_labels.iter().map(|l| l.len() + 24).sum();
-        (256 + labels + p.default_space_key.as_ref().map_or(0, String::len)) as u64
+        256 + labels + p.default_space_key.as_ref().map_or(0, String::len)
     }
 }
 
@@ -131,7 +131,6 @@ impl<S: SettlingStore> PreferencesStore for CachedPreferences<S> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};

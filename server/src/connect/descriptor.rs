@@ -186,7 +186,6 @@ pub async fn serve(State(state): State<AppState>) -> Response {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -322,7 +322,6 @@ impl FromRequest<AppState> for LifecycleJwt {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;

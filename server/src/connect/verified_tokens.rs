@@ -29,9 +29,9 @@ struct Entry {
 }
 
 impl Weighed for Entry {
-    fn weight(&self) -> u64 {
+    fn weight(&self) -> usize {
         // The key, and claims decoded from it (no larger than the token's text).
-        (512 + 2 * self.token_len + self.memo.secret.as_bytes().len()) as u64
+        512 + 2 * self.token_len + self.memo.secret.as_bytes().len()
     }
 }
 

@@ -145,14 +145,14 @@ pub struct CachedTenant {
 }
 
 impl Weighed for CachedTenant {
-    fn weight(&self) -> u64 {
+    fn weight(&self) -> usize {
         let t = &self.tenant;
-        (192 + t.client_key.len()
+        192 + t.client_key.len()
             + t.site_id.len()
             + t.secret.as_bytes().len()
             + t.base_url.len()
             + t.display_url.as_ref().map_or(0, String::len)
-            + t.oauth_client_id.as_ref().map_or(0, String::len)) as u64
+            + t.oauth_client_id.as_ref().map_or(0, String::len)
     }
 }
 
@@ -425,6 +425,8 @@ impl Verifier {
 
     /// Expiry (plus leeway) of an accepted lifecycle token: how long its replay entry is kept.
     pub fn replay_expiry(&self, claims: &Claims) -> i64 {
-        claims.exp.saturating_add(self.leeway_secs as i64)
+        claims
+            .exp
+            .saturating_add(i64::try_from(self.leeway_secs).unwrap_or(i64::MAX))
     }
 }

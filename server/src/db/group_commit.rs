@@ -208,7 +208,6 @@ fn answer(saves: Vec<Pending>, written: Result<Vec<sqlx::any::AnyRow>, sqlx::Err
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::db::test_db;

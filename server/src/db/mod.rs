@@ -370,7 +370,7 @@ impl Db {
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or_default()
 }
 
@@ -381,7 +381,6 @@ pub(crate) mod test_db;
 /// A fresh, migrated database on the backend this test run selects (`TEST_DATABASE`); keep the
 /// guard alive for the test's length.
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 pub(crate) async fn test_db() -> (test_db::TestDatabase, Db) {
     let database = test_db::TestDatabase::create().await;
     let db = Db::connect(&database.url, 4, Duration::from_secs(2))
@@ -392,7 +391,6 @@ pub(crate) async fn test_db() -> (test_db::TestDatabase, Db) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -199,7 +199,6 @@ impl SettlingStore for SqlPreferences {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

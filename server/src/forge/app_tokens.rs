@@ -85,7 +85,6 @@ pub async fn keep(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -35,8 +35,8 @@ pub struct CachedInstallation {
 }
 
 impl Weighed for CachedInstallation {
-    fn weight(&self) -> u64 {
-        (160 + self.installation.site_id.len() + self.site_url.len()) as u64
+    fn weight(&self) -> usize {
+        160 + self.installation.site_id.len() + self.site_url.len()
     }
 }
 
@@ -93,7 +93,7 @@ impl Forge {
             installations: (store_cache_bytes > 0)
                 .then(|| Arc::new(Coherent::new(store_cache_bytes))),
             remembered: (remembered_bytes > 0).then(|| RememberedFits::new(remembered_bytes)),
-            leeway_secs: leeway_secs as i64,
+            leeway_secs: i64::try_from(leeway_secs).unwrap_or(i64::MAX),
         }
     }
 

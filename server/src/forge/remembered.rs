@@ -18,9 +18,9 @@ struct Entry {
 }
 
 impl Weighed for Entry {
-    fn weight(&self) -> u64 {
+    fn weight(&self) -> usize {
         // The key, and the claims read from it (no larger than the token's text).
-        (512 + 2 * self.token_len) as u64
+        512 + 2 * self.token_len
     }
 }
 

@@ -177,7 +177,6 @@ pub async fn api_cors(State(state): State<AppState>, req: Request<Body>, next: N
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

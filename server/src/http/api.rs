@@ -47,7 +47,7 @@ pub async fn server_fn(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_API_BODY as u64) {
+    if declared.is_some_and(|n| usize::try_from(n).map_or(true, |n| n > MAX_API_BODY)) {
         return json_error(&AppError::payload_too_large(MAX_API_BODY));
     }
     let Ok(bytes) = to_bytes(body, MAX_API_BODY).await else {

@@ -194,7 +194,7 @@ impl Entry {
         } else {
             Level::INFO
         };
-        let latency_us = self.start.elapsed().as_micros() as u64;
+        let latency_us = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
         let path = self.uri.path();
         let status = status.as_u16();
         if let Some(sink) = JSON_SINK.get() {

@@ -238,7 +238,7 @@ impl Outbound {
             });
         };
 
-        let latency_us = started.elapsed().as_micros() as u64;
+        let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let outcome = result.as_ref().map_or_else(OutboundError::code, |_| "ok");
         tracing::info!(
             target: "outbound",

@@ -261,7 +261,7 @@ impl Runner {
     async fn report_tenant(&self, t: &Target, mode: Mode, summary: &mut RunSummary) {
         let db = &self.state.db;
         let config = &self.state.config.personal_data;
-        let lease_until = || now() + LEASE.as_secs() as i64;
+        let lease_until = || now() + count(LEASE.as_secs());
         let key = t.key.as_str();
         if let Reporter::Forge { token_exp, .. } = &t.reporter
             && *token_exp <= now() + TOKEN_MARGIN_SECS
@@ -364,7 +364,7 @@ impl Runner {
         let mut attempts = 0;
         loop {
             let batch =
-                match store::accounts_after(db, &t.site_id, cursor.as_deref(), BATCH_SIZE as i64)
+                match store::accounts_after(db, &t.site_id, cursor.as_deref(), count(BATCH_SIZE))
                     .await
                 {
                     Ok(batch) => batch,
@@ -469,8 +469,8 @@ impl Runner {
             }
             let done = BatchDone {
                 last_account: last.clone(),
-                reported: batch.len() as i64,
-                closed: answer.closed.len() as i64,
+                reported: count(batch.len()),
+                closed: count(answer.closed.len()),
                 erased,
                 cycle_period_secs: answer
                     .cycle_period
@@ -496,8 +496,8 @@ impl Runner {
             counts.closed += done.closed;
             counts.erased += erased;
             summary.batches += 1;
-            summary.closed += done.closed as u64;
-            summary.erased += erased as u64;
+            summary.closed += u64::try_from(done.closed).unwrap_or_default();
+            summary.erased += u64::try_from(erased).unwrap_or_default();
             cursor = Some(last);
             if !config.batch_pause.is_zero() {
                 tokio::time::sleep(config.batch_pause).await;
@@ -607,6 +607,11 @@ pub fn spawn(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
             tracing::debug!(target: "personal_data", ?summary, "personal-data run");
         }
     }))
+}
+
+/// A count as the store keeps it (`BIGINT`); saturates, which no real count reaches.
+fn count(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -2,7 +2,11 @@
 //! server, each on 127.0.0.1:0, a throw-away database per test (SQLite, or PostgreSQL with
 //! `TEST_DATABASE=postgres`: see `test_db.rs`), and token helpers that mint exactly what
 //! Confluence (or an attacker) would send. Several app instances may share one database.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    reason = "test helpers: each test binary uses its own part; a panic is the failure report"
+)]
 
 pub mod test_db;
 
@@ -43,7 +47,9 @@ pub fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
-        .as_secs() as i64
+        .as_secs()
+        .try_into()
+        .unwrap()
 }
 
 pub fn unique(prefix: &str) -> String {
@@ -130,7 +136,7 @@ pub fn malleate_signature(token: &str) -> String {
     let index = ALPHABET.iter().position(|&c| c == last).unwrap();
     let flipped = ALPHABET[index ^ 1]; // the lowest bit is always unused here
     let mut out = token[..token.len() - 1].to_string();
-    out.push(flipped as char);
+    out.push(char::from(flipped));
     // Sanity: a lenient decoder sees the very same bytes.
     let lenient = base64::engine::GeneralPurpose::new(
         &base64::alphabet::URL_SAFE,

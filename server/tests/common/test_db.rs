@@ -6,7 +6,11 @@
 //!
 //! Shared by the HTTP harness (`tests/common/mod.rs`) and the server's own unit tests
 //! (`src/db/mod.rs` includes this file), so both run the same way on both backends.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    reason = "test helpers: each test binary uses its own part; a panic is the failure report"
+)]
 
 use sqlx::{AssertSqlSafe, Connection};
 
@@ -68,7 +72,7 @@ async fn reap_leftovers(admin: &mut sqlx::PgConnection) {
 }
 
 enum Guard {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Sqlite(tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
 

@@ -140,10 +140,13 @@ async fn concurrent_edits_through_the_cache_read_their_writes_and_lose_nothing()
     assert!(!landed.is_empty());
     let mut revisions: Vec<i64> = landed.iter().map(|(_, r)| *r).collect();
     revisions.sort_unstable();
-    assert_eq!(revisions, (1..=landed.len() as i64).collect::<Vec<_>>());
+    assert_eq!(
+        revisions,
+        (1..=i64::try_from(landed.len()).unwrap()).collect::<Vec<_>>()
+    );
     let (last, _) = landed.iter().max_by_key(|(_, r)| *r).unwrap();
     let stored = app.get_prefs(&token).await.json();
-    assert_eq!(stored["revision"], landed.len() as i64);
+    assert_eq!(stored["revision"], i64::try_from(landed.len()).unwrap());
     assert_eq!(
         stored["preferences"]["favourite_labels"],
         serde_json::json!([last])

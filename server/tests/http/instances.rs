@@ -233,7 +233,7 @@ async fn concurrent_saves_over_two_instances_lose_no_update() {
     // Every landed save made its own revision: exactly 1..=n, none lost or repeated.
     let mut revisions: Vec<i64> = saved.iter().map(|a| a.revision.unwrap()).collect();
     revisions.sort_unstable();
-    let expected: Vec<i64> = (1..=saved.len() as i64).collect();
+    let expected: Vec<i64> = (1..=i64::try_from(saved.len()).unwrap()).collect();
     assert_eq!(revisions, expected);
     // The stored copy is the last landed save, read through either instance.
     let last = saved
@@ -243,7 +243,7 @@ async fn concurrent_saves_over_two_instances_lose_no_update() {
         .unwrap();
     for app in [&a, &b] {
         let stored = app.get_prefs(&token).await.json();
-        assert_eq!(stored["revision"], saved.len() as i64);
+        assert_eq!(stored["revision"], i64::try_from(saved.len()).unwrap());
         assert_eq!(stored["preferences"]["favourite_labels"], json!([last]));
     }
 }
@@ -443,9 +443,11 @@ async fn store_outage_fails_fast_with_503_and_recovers_by_itself() {
     let stored = stored.json();
     let revision = stored["revision"].as_i64().unwrap();
     let saved: Vec<&Attempt> = attempts.iter().filter(|a| a.status == 200).collect();
-    let unknown = attempts.iter().filter(|a| a.status == 503).count() as i64;
+    let unknown = i64::try_from(attempts.iter().filter(|a| a.status == 503).count()).unwrap();
     assert!(
-        (1 + saved.len() as i64..=1 + saved.len() as i64 + unknown).contains(&revision),
+        (1 + i64::try_from(saved.len()).unwrap()
+            ..=1 + i64::try_from(saved.len()).unwrap() + unknown)
+            .contains(&revision),
         "revision {revision}, {} saves answered 200, {unknown} answered 503",
         saved.len()
     );

@@ -2,7 +2,10 @@
 //! server, a throw-away database per test (SQLite, or PostgreSQL with `TEST_DATABASE=postgres`:
 //! the same tests on both backends). Each test is named after the rule or attack it checks
 //! (docs/AUTH-RULES.md §C1–§C6); `instances` runs several app instances on one PostgreSQL.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 #[path = "../common/mod.rs"]
 mod common;

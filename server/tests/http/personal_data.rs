@@ -66,7 +66,7 @@ impl World {
             .bind(site_id)
             .bind(&id)
             .bind(&data)
-            .bind(now() - i as i64)
+            .bind(now() - i64::try_from(i).unwrap())
             .execute(self.app.state.db.pool())
             .await
             .unwrap();

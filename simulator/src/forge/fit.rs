@@ -204,7 +204,6 @@ pub fn principal_of(user: &User) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::config::ForgeConfig;
 

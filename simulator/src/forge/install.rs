@@ -196,7 +196,6 @@ fn random_hex(bytes: usize) -> Result<String, ForgeError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::config::ForgeConfig;
     use crate::sites::Sites;

@@ -144,7 +144,6 @@ pub async fn serve_jwks(State(sim): State<AppState>) -> Response {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use connect::forge::parse_jwks;
 

@@ -345,7 +345,6 @@ pub async fn clear(State(sim): State<AppState>) -> Json<Value> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn spec(v: Value) -> Result<FaultSpec, String> {

@@ -405,7 +405,6 @@ pub async fn revoke(State(sim): State<AppState>, body: Bytes) -> Result<Json<Val
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn grant(site: &'static str, user: &str, expires_at_ms: i64) -> Grant {

@@ -153,7 +153,6 @@ pub async fn clear(State(sim): State<AppState>) -> Json<Value> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use axum::body::Body;
 

@@ -392,7 +392,6 @@ pub async fn gateway_get_one(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::sites::{Sites, user};
 

@@ -1,7 +1,10 @@
 //! What the black-box tests share: the simulator started on a random loopback port, a JSON
 //! client for its API that keeps every answer (to check no secret ever leaves), and the clock.
-#![allow(dead_code)] // each test binary uses its own part
-#![allow(clippy::unwrap_used)]
+#![allow(dead_code, reason = "each test binary uses its own part")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
 
 use serde_json::Value;
 use std::sync::Mutex;
