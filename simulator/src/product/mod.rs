@@ -76,11 +76,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/ex/confluence/{cloud_id}/wiki/api/v2/spaces",
-            get(spaces::gateway_list),
+            get(spaces::list),
         )
         .route(
             "/ex/confluence/{cloud_id}/wiki/api/v2/spaces/{id}",
-            get(spaces::gateway_get_one),
+            get(spaces::get_one),
         )
         .route(personal_data::REPORT_PATH, post(personal_data::report))
         .route(

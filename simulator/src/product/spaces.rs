@@ -10,13 +10,15 @@ use crate::sites::Site;
 use crate::state::{AppState, Simulator};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use connect::query_values;
 use reqwest::Url;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// `limit` when the query has none.
 pub const DEFAULT_LIMIT: usize = 25;
@@ -242,23 +244,33 @@ impl IntoResponse for Denied {
     }
 }
 
-/// How a request named the site.
+/// How a request named the site, from its route's parameters.
 #[derive(Debug, Clone, Copy)]
 enum Addressed<'a> {
     /// By slug, under the site's baseUrl (`/sites/{site}/wiki/…`).
     Site(&'a str),
-    /// By cloudId on the API gateway (`/ex/confluence/{cloudId}/wiki/…`, Forge's
+    /// By cloudId on the API gateway (`/ex/confluence/{cloud_id}/wiki/…`, Forge's
     /// `apiBaseUrl`).
     Gateway(&'a str),
+}
+
+/// The route parameters of a spaces request: `site` or `cloud_id`, and `id` for one space.
+type Params = HashMap<String, String>;
+
+impl<'a> Addressed<'a> {
+    fn of(params: &'a Params) -> Self {
+        match params.get("site") {
+            Some(slug) => Self::Site(slug),
+            None => Self::Gateway(params.get("cloud_id").map_or("", String::as_str)),
+        }
+    }
 }
 
 /// The site, then the caller with the `READ` scope.
 fn caller_for<'a>(
     sim: &'a Simulator,
     addressed: Addressed<'_>,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
+    request: &Parts,
 ) -> Result<(&'a Site, Caller), Denied> {
     let (site, surface) = match addressed {
         Addressed::Site(slug) => (find_site(sim, slug).map_err(Denied::Site)?, Surface::Site),
@@ -277,27 +289,33 @@ fn caller_for<'a>(
             (site, Surface::Gateway)
         }
     };
-    let caller =
-        auth::authenticate(sim, site, surface, method, uri, headers).map_err(Denied::Auth)?;
+    let caller = auth::authenticate(
+        sim,
+        site,
+        surface,
+        &request.method,
+        &request.uri,
+        &request.headers,
+    )
+    .map_err(Denied::Auth)?;
     if !caller.has_scope("READ") {
         return Err(Denied::NoReadScope);
     }
     Ok((site, caller))
 }
 
-/// The listing for an authenticated caller.
-fn list_for(
-    sim: &Simulator,
-    addressed: Addressed<'_>,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
+/// `GET …/wiki/api/v2/spaces`, under a site's baseUrl (and its alias path) or on the gateway
+/// (bearer tokens only there): the listing for an authenticated caller.
+pub async fn list(
+    State(sim): State<AppState>,
+    Path(params): Path<Params>,
+    request: Parts,
 ) -> Response {
-    let (site, caller) = match caller_for(sim, addressed, method, uri, headers) {
+    let (site, caller) = match caller_for(&sim, Addressed::of(&params), &request) {
         Ok(found) => found,
         Err(denied) => return denied.into_response(),
     };
-    let query = match ListQuery::parse(uri.query().unwrap_or("")) {
+    let query = match ListQuery::parse(request.uri.query().unwrap_or("")) {
         Ok(query) => query,
         Err(detail) => return atlassian_error(StatusCode::BAD_REQUEST, detail),
     };
@@ -316,20 +334,19 @@ fn list_for(
     .into_response()
 }
 
-/// One space by id; 404 when it does not exist or the caller may not see it (Confluence
-/// does not tell the two apart).
-fn get_one_for(
-    sim: &Simulator,
-    addressed: Addressed<'_>,
-    id: &str,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
+/// `GET …/wiki/api/v2/spaces/{id}`, under a site's baseUrl or on the gateway: one space;
+/// 404 when it does not exist or the caller may not see it (Confluence does not tell the two
+/// apart).
+pub async fn get_one(
+    State(sim): State<AppState>,
+    Path(params): Path<Params>,
+    request: Parts,
 ) -> Response {
-    let (site, caller) = match caller_for(sim, addressed, method, uri, headers) {
+    let (site, caller) = match caller_for(&sim, Addressed::of(&params), &request) {
         Ok(found) => found,
         Err(denied) => return denied.into_response(),
     };
+    let id = params.get("id").map_or("", String::as_str);
     match seed(site.slug)
         .into_iter()
         .find(|s| s.id == id && s.visible_to(&caller))
@@ -337,57 +354,6 @@ fn get_one_for(
         Some(space) => Json(space.json()).into_response(),
         None => atlassian_error(StatusCode::NOT_FOUND, format!("no space with id {id}")),
     }
-}
-
-/// `GET /sites/{site}/wiki/api/v2/spaces` (and the alias path).
-pub async fn list(
-    State(sim): State<AppState>,
-    Path(slug): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    list_for(&sim, Addressed::Site(&slug), &method, &uri, &headers)
-}
-
-/// `GET /sites/{site}/wiki/api/v2/spaces/{id}`.
-pub async fn get_one(
-    State(sim): State<AppState>,
-    Path((slug, id)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    get_one_for(&sim, Addressed::Site(&slug), &id, &method, &uri, &headers)
-}
-
-/// `GET /ex/confluence/{cloudId}/wiki/api/v2/spaces`: bearer tokens only.
-pub async fn gateway_list(
-    State(sim): State<AppState>,
-    Path(cloud_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    list_for(&sim, Addressed::Gateway(&cloud_id), &method, &uri, &headers)
-}
-
-/// `GET /ex/confluence/{cloudId}/wiki/api/v2/spaces/{id}`: bearer tokens only.
-pub async fn gateway_get_one(
-    State(sim): State<AppState>,
-    Path((cloud_id, id)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    get_one_for(
-        &sim,
-        Addressed::Gateway(&cloud_id),
-        &id,
-        &method,
-        &uri,
-        &headers,
-    )
 }
 
 #[cfg(test)]
