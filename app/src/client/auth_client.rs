@@ -75,21 +75,5 @@ where
         })
     }
 
-    fn open_websocket(
-        path: &str,
-    ) -> impl Future<
-        Output = Result<
-            (
-                impl Stream<Item = Result<Bytes, Bytes>> + Send + 'static,
-                impl Sink<Bytes> + Send + 'static,
-            ),
-            E,
-        >,
-    > + Send {
-        <BrowserClient as Client<E, IS, OS>>::open_websocket(path)
-    }
-
-    fn spawn(future: impl Future<Output = ()> + Send + 'static) {
-        <BrowserClient as Client<E, IS, OS>>::spawn(future)
-    }
+    browser_client_rest!();
 }

@@ -5,6 +5,30 @@
 //! (`auth_client`); the Custom UI build (`csr`) picks Forge, Connect or neither at start-up
 //! (`host_client`). Nothing outside this module knows which transport carries a call.
 
+/// The parts of server_fn's `Client` that both clients take from `BrowserClient` unchanged
+/// (websockets, spawning); used inside each `impl Client`.
+macro_rules! browser_client_rest {
+    () => {
+        fn open_websocket(
+            path: &str,
+        ) -> impl Future<
+            Output = Result<
+                (
+                    impl Stream<Item = Result<Bytes, Bytes>> + Send + 'static,
+                    impl Sink<Bytes> + Send + 'static,
+                ),
+                E,
+            >,
+        > + Send {
+            <BrowserClient as Client<E, IS, OS>>::open_websocket(path)
+        }
+
+        fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+            <BrowserClient as Client<E, IS, OS>>::spawn(future)
+        }
+    };
+}
+
 mod ap;
 #[cfg(not(feature = "csr"))]
 mod auth_client;
