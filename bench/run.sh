@@ -56,7 +56,7 @@ ACE_SRC=${ACE_SRC:-$ROOT/../shared/bench/ace}
 ACE_DIR=${ACE_DIR:-/tmp/ace-bench-src}
 BARE_TARGET_DIR=${BARE_TARGET_DIR:-$ROOT/target/bench-bare}
 BENCH_OUT=${BENCH_OUT:-$ROOT/target/bench}
-RUST_BIN=$ROOT/target/release/server
+RUST_BIN=${RUST_BIN:-$ROOT/target/release/server}
 BARE_BIN=$BARE_TARGET_DIR/release/bench-bare
 CLK_TCK=$(getconf CLK_TCK)
 

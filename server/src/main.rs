@@ -11,7 +11,8 @@ use server::config::Config;
 use server::{http::telemetry, startup};
 
 /// mimalloc instead of glibc's malloc: SSR allocates and frees many small buffers per page, and
-/// glibc's allocator took about a third of a page render's CPU (docs/BENCHMARKS.md).
+/// glibc's allocator was a large part of a page render's CPU (docs/BENCHMARKS.md, "Measured
+/// reasons behind code choices").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

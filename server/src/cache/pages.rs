@@ -3,8 +3,8 @@
 //! the all.js URL). So the HTML is kept cut around the token, with its CSP (which allows its
 //! inline scripts by their hashes: the token is not in one), and reused while the view read for
 //! the next page load equals the one it was rendered from: a hit costs a comparison and a copy
-//! instead of a server-side render (about three quarters of a page load's CPU,
-//! docs/BENCHMARKS.md, "Measured reasons behind code choices").
+//! instead of a server-side render (most of a page load's CPU: docs/BENCHMARKS.md, "Measured
+//! reasons behind code choices").
 //!
 //! Nothing needs invalidating: every page load still reads the view from the store, and a save
 //! changes it (its revision at least), so the next load renders again. That also makes it

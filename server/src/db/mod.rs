@@ -245,7 +245,8 @@ impl Db {
             .acquire_timeout(acquire_timeout)
             // PostgreSQL connections are pinged before use: recovery after a database restart
             // relies on it (dead connections are replaced). An embedded SQLite file cannot go
-            // away, and the ping was 19% of a read's CPU (docs/BENCHMARKS.md).
+            // away, and the ping was a sizeable part of a read's CPU (docs/BENCHMARKS.md,
+            // "Measured reasons behind code choices").
             .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _| {
                 let pragmas = pool_pragmas.clone();

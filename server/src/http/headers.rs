@@ -58,7 +58,8 @@ impl SecurityHeaders {
     }
 
     /// One layer setting all the headers as the response passes: no boxing, and one future
-    /// instead of one per header (five `SetResponseHeader` layers cost ~5 % of a cached read).
+    /// instead of one per header, which cost a cached read measurably more (docs/BENCHMARKS.md,
+    /// "Measured reasons behind code choices").
     pub fn layer<B>(self) -> MapResponseLayer<impl FnOnce(Response<B>) -> Response<B> + Clone> {
         let headers = Arc::new(self);
         MapResponseLayer::new(move |res| headers.apply(res))

@@ -1,9 +1,11 @@
 //! Where production log lines go: whole lines gathered in memory and written out together, at
 //! most `interval` after the first of them was logged or as soon as `FLUSH_BYTES` have gathered
 //! (by a thread of their own, so no request waits for the disk or pipe), and at once, after
-//! everything logged before it, for a WARN or ERROR line. One `write` per
-//! many lines instead of one per request (the access line's `write` was ~5 % of a cached API
-//! read's CPU, docs/BENCHMARKS.md); the same trade as Envoy's and nginx's buffered access logs.
+//! everything logged before it, for a WARN or ERROR line. One `write` per many lines instead of
+//! one per request, which a cached API read notices (docs/BENCHMARKS.md, "Measured reasons behind
+//! code choices"); the same trade as Envoy's and nginx's buffered access logs. tracing-appender's
+//! non-blocking writer was measured in its place, with the rest of the crate-based logging, and
+//! cost more (`telemetry`, top).
 //!
 //! Lines keep their order and are never split. A normal stop, a start-up failure and a panic
 //! flush ([`LineBuffer::flush`]); lines still buffered when the process is killed (SIGKILL, out

@@ -4,10 +4,16 @@
 //! request is handled carry its id. Never the query string (page URLs carry a token) and never
 //! headers (they carry tokens).
 //!
-//! The access line is written by hand in JSON mode rather than through a tracing span and event:
-//! the span machinery and tracing-subscriber's generic JSON formatter were the largest user-space
-//! cost of a cached API read (docs/BENCHMARKS.md). The request id travels in a task-local, which
-//! the event formatters read. JSON lines are written in batches (`log_buffer`).
+//! The access line is written by hand in JSON mode rather than through a tracing span and event,
+//! the request id travels in a task-local, which the event formatters read, and JSON lines are
+//! written in batches (`log_buffer`). Measured reason (2026-12-06, issue 18): the same lines on
+//! well-kept crates (tower-http's `SetRequestId`/`PropagateRequestId`, a `request` span,
+//! tracing-subscriber's JSON fields with a small `FormatEvent`, tracing-appender's non-blocking
+//! writer) took 1.35x the server CPU per cached read of this version at 1 connection (34.4 vs
+//! 25.5 us) and 1.52x at 16 (27.4 vs 18.0 us), at least 1.18x in every pair: above the 10 % the
+//! issue allowed. Measured with `bench/run.sh` (read at 1 and 16 connections, 8 s, two release
+//! builds alternated A B A B A B); the table is in docs/BENCHMARKS.md, "Logging: by hand or on
+//! crates".
 
 use std::fmt;
 use std::future::Future;
