@@ -327,7 +327,7 @@ mod tests {
         };
         let field = FieldError {
             field: "items_per_page".into(),
-            code: "out_of_range".into(),
+            code: crate::preferences::FieldErrorCode::OutOfRange,
         };
         let message = || "m".to_string();
         for e in [
