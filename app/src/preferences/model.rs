@@ -386,12 +386,13 @@ impl Preferences {
 /// Lower-cases a label with Unicode's default case mapping (final sigma included).
 ///
 /// In the browser this is JavaScript's `String.prototype.toLowerCase`, which implements the same
-/// mapping: Rust's own `to_lowercase` would bring its Unicode case tables into the wasm (about
-/// 7 KB compressed) only to repeat what the browser already knows. The two can differ only where
-/// the browser's Unicode version differs from Rust's (characters newer than one of them). That
-/// cannot let anything wrong in: the browser's result is only a preview of the canonical form; the
-/// server normalises every saved label again with Rust's `to_lowercase` and validates the result
-/// before storing it, so what is stored never depends on the browser.
+/// mapping: Rust's own `to_lowercase` would bring its Unicode case tables into the wasm (their
+/// weight: docs/BENCHMARKS.md, "What the weight guard protects") only to repeat what the browser
+/// already knows. The two can differ only where the browser's Unicode version differs from Rust's
+/// (characters newer than one of them). That cannot let anything wrong in: the browser's result
+/// is only a preview of the canonical form; the server normalises every saved label again with
+/// Rust's `to_lowercase` and validates the result before storing it, so what is stored never
+/// depends on the browser.
 pub fn lowercase(s: &str) -> String {
     #[cfg(all(target_arch = "wasm32", not(feature = "ssr")))]
     return js_sys::JsString::from(s).to_lower_case().into();
