@@ -75,7 +75,8 @@ pub enum AppError {
 
 /// How an `AppError` is read back: the same JSON, as one flat object. serde's own reading of an
 /// internally tagged enum first buffers the whole body in a generic `Content` tree and then reads
-/// every variant from that; in the browser's wasm that machinery alone is ~30 KB.
+/// every variant from that, machinery the browser's wasm would carry for nothing (its weight:
+/// docs/BENCHMARKS.md, "What the weight guard protects").
 #[derive(Deserialize)]
 struct ErrorBody {
     error: String,
@@ -326,7 +327,7 @@ mod tests {
         };
         let field = FieldError {
             field: "items_per_page".into(),
-            code: "out_of_range".into(),
+            code: crate::preferences::FieldErrorCode::OutOfRange,
         };
         let message = || "m".to_string();
         for e in [

@@ -47,10 +47,10 @@ pub fn exp_claim(jwt: &str) -> Option<f64> {
 }
 
 /// The `exp` claim of a JWT, read without verifying it, with the browser's own base64 (`atob`)
-/// and JSON: a Rust base64 decoder and a second JSON reader for `Claims` would cost about 3 KB
-/// of wasm for one number. Anything unreadable is `None`, as in the Rust version the tests run;
-/// the value only decides when to ask the host for a new token, and the server verifies every
-/// token it receives.
+/// and JSON: a Rust base64 decoder and a second JSON reader for `Claims` would weigh on the wasm
+/// for one number (docs/BENCHMARKS.md, "What the weight guard protects"). Anything unreadable is
+/// `None`, as in the Rust version the tests run; the value only decides when to ask the host for
+/// a new token, and the server verifies every token it receives.
 #[cfg(target_arch = "wasm32")]
 pub fn exp_claim(jwt: &str) -> Option<f64> {
     let payload: String = jwt

@@ -71,8 +71,8 @@ pub async fn save_preferences(
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::super::FieldError;
     use super::super::store::{PreferencesService, SaveOutcome, StoreError, StoredPreferences};
+    use super::super::{FieldError, FieldErrorCode};
     use super::*;
     use crate::auth::AuthCtx;
     use leptos::prelude::use_context;
@@ -157,7 +157,7 @@ mod ssr {
             Ok(None) => {
                 return Err(AppError::validation(vec![FieldError::new(
                     "default_space_key",
-                    "not_found",
+                    FieldErrorCode::NotFound,
                 )]));
             }
             // Logged where it happened; the key is kept as typed.

@@ -12,6 +12,7 @@ pub const MAX_LABELS: usize = 50;
 pub const MAX_LABEL_CHARS: usize = 64;
 pub const MAX_SPACE_KEY_CHARS: usize = 255;
 pub const ITEMS_PER_PAGE_RANGE: std::ops::RangeInclusive<u16> = 5..=100;
+pub const DEFAULT_ITEMS_PER_PAGE: u16 = 25;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -117,7 +118,7 @@ impl crate::client::codec::FromJs for FieldError {
         use crate::client::codec::string_field;
         Some(Self {
             field: string_field(value, "field")?,
-            code: string_field(value, "code")?,
+            code: FieldErrorCode::from_wire(string_field(value, "code")?),
         })
     }
 }
@@ -217,7 +218,7 @@ impl Default for Preferences {
             default_space_key: None,
             default_space_name: None,
             favourite_labels: Vec::new(),
-            items_per_page: 25,
+            items_per_page: DEFAULT_ITEMS_PER_PAGE,
         }
     }
 }
@@ -227,15 +228,91 @@ impl Default for Preferences {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     pub field: String,
-    pub code: String,
+    pub code: FieldErrorCode,
 }
 
 impl FieldError {
-    pub(crate) fn new(field: impl Into<String>, code: &str) -> Self {
+    pub(crate) fn new(field: impl Into<String>, code: FieldErrorCode) -> Self {
         Self {
             field: field.into(),
-            code: code.into(),
+            code,
         }
+    }
+}
+
+/// Declares `FieldErrorCode` from one list of variants and their wire names, so a new code gets
+/// its name, its place in `KNOWN` (what the browser can read back) and, through the page's
+/// exhaustive `match`, its message, all at once.
+macro_rules! field_error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal,)*) => {
+        /// What is wrong with a field. On the wire it is the snake_case name `as_str` gives
+        /// (written and read by hand rather than by serde's derive, so the browser reads it
+        /// with `from_wire` and no serde code).
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum FieldErrorCode {
+            $($(#[doc = $doc])* $variant,)*
+            /// A code this build does not know, read from a newer server (the Forge UI bundle
+            /// and the server are deployed separately). Nothing here produces it; it is written
+            /// back unchanged.
+            Unrecognised(String),
+        }
+
+        impl FieldErrorCode {
+            /// Every code this build produces.
+            pub const KNOWN: &[FieldErrorCode] = &[$(FieldErrorCode::$variant),*];
+
+            /// The code's name on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(FieldErrorCode::$variant => $name,)*
+                    FieldErrorCode::Unrecognised(name) => name,
+                }
+            }
+        }
+    };
+}
+
+field_error_codes! {
+    /// Empty.
+    Required = "required",
+    /// Longer than its limit (`MAX_LABEL_CHARS`, `MAX_SPACE_KEY_CHARS`).
+    TooLong = "too_long",
+    /// More than `MAX_LABELS` labels.
+    TooMany = "too_many",
+    /// A label already in the list.
+    Duplicate = "duplicate",
+    /// A label with white space or a character Confluence forbids.
+    InvalidCharacters = "invalid_characters",
+    /// Not the shape of a space key.
+    InvalidFormat = "invalid_format",
+    /// A number outside `ITEMS_PER_PAGE_RANGE`.
+    OutOfRange = "out_of_range",
+    /// A space key the user cannot see in Confluence (only the server can tell).
+    NotFound = "not_found",
+    /// Not a whole number (only the browser's form can tell: the wire carries a number).
+    NotANumber = "not_a_number",
+}
+
+impl FieldErrorCode {
+    /// The code named `name` on the wire; `Unrecognised` if this build does not know it.
+    pub fn from_wire(name: String) -> Self {
+        Self::KNOWN
+            .iter()
+            .find(|code| code.as_str() == name)
+            .cloned()
+            .unwrap_or(FieldErrorCode::Unrecognised(name))
+    }
+}
+
+impl Serialize for FieldErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::from_wire)
     }
 }
 
@@ -277,7 +354,10 @@ impl Preferences {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         if !ITEMS_PER_PAGE_RANGE.contains(&self.items_per_page) {
-            errors.push(FieldError::new("items_per_page", "out_of_range"));
+            errors.push(FieldError::new(
+                "items_per_page",
+                FieldErrorCode::OutOfRange,
+            ));
         }
         if let Some(key) = &self.default_space_key
             && let Err(code) = validate_space_key(key)
@@ -285,14 +365,14 @@ impl Preferences {
             errors.push(FieldError::new("default_space_key", code));
         }
         if self.favourite_labels.len() > MAX_LABELS {
-            errors.push(FieldError::new("favourite_labels", "too_many"));
+            errors.push(FieldError::new("favourite_labels", FieldErrorCode::TooMany));
         }
         for (i, label) in self.favourite_labels.iter().enumerate() {
             let field = format!("favourite_labels[{i}]");
             if let Err(code) = validate_label(label) {
                 errors.push(FieldError::new(field, code));
             } else if self.favourite_labels[..i].contains(label) {
-                errors.push(FieldError::new(field, "duplicate"));
+                errors.push(FieldError::new(field, FieldErrorCode::Duplicate));
             }
         }
         if errors.is_empty() {
@@ -306,12 +386,13 @@ impl Preferences {
 /// Lower-cases a label with Unicode's default case mapping (final sigma included).
 ///
 /// In the browser this is JavaScript's `String.prototype.toLowerCase`, which implements the same
-/// mapping: Rust's own `to_lowercase` would bring its Unicode case tables into the wasm (about
-/// 7 KB compressed) only to repeat what the browser already knows. The two can differ only where
-/// the browser's Unicode version differs from Rust's (characters newer than one of them). That
-/// cannot let anything wrong in: the browser's result is only a preview of the canonical form; the
-/// server normalises every saved label again with Rust's `to_lowercase` and validates the result
-/// before storing it, so what is stored never depends on the browser.
+/// mapping: Rust's own `to_lowercase` would bring its Unicode case tables into the wasm (their
+/// weight: docs/BENCHMARKS.md, "What the weight guard protects") only to repeat what the browser
+/// already knows. The two can differ only where the browser's Unicode version differs from Rust's
+/// (characters newer than one of them). That cannot let anything wrong in: the browser's result
+/// is only a preview of the canonical form; the server normalises every saved label again with
+/// Rust's `to_lowercase` and validates the result before storing it, so what is stored never
+/// depends on the browser.
 pub fn lowercase(s: &str) -> String {
     #[cfg(all(target_arch = "wasm32", not(feature = "ssr")))]
     return js_sys::JsString::from(s).to_lower_case().into();
@@ -320,12 +401,12 @@ pub fn lowercase(s: &str) -> String {
 }
 
 /// A Confluence space key: letters and digits, or a personal space `~` + account id.
-pub fn validate_space_key(key: &str) -> Result<(), &'static str> {
+pub fn validate_space_key(key: &str) -> Result<(), FieldErrorCode> {
     if key.is_empty() {
-        return Err("required");
+        return Err(FieldErrorCode::Required);
     }
     if key.chars().count() > MAX_SPACE_KEY_CHARS {
-        return Err("too_long");
+        return Err(FieldErrorCode::TooLong);
     }
     let ok = match key.strip_prefix('~') {
         Some(personal) => {
@@ -336,22 +417,26 @@ pub fn validate_space_key(key: &str) -> Result<(), &'static str> {
         }
         None => key.chars().all(|c| c.is_ascii_alphanumeric()),
     };
-    if ok { Ok(()) } else { Err("invalid_format") }
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldErrorCode::InvalidFormat)
+    }
 }
 
 /// A Confluence label: non-empty, no white space, none of the characters Confluence forbids.
-pub fn validate_label(label: &str) -> Result<(), &'static str> {
+pub fn validate_label(label: &str) -> Result<(), FieldErrorCode> {
     if label.is_empty() {
-        return Err("required");
+        return Err(FieldErrorCode::Required);
     }
     if label.chars().count() > MAX_LABEL_CHARS {
-        return Err("too_long");
+        return Err(FieldErrorCode::TooLong);
     }
     if label
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || LABEL_FORBIDDEN.contains(&c))
     {
-        return Err("invalid_characters");
+        return Err(FieldErrorCode::InvalidCharacters);
     }
     Ok(())
 }
@@ -365,7 +450,7 @@ mod tests {
             .err()
             .unwrap_or_default()
             .into_iter()
-            .map(|e| (e.field, e.code))
+            .map(|e| (e.field, e.code.as_str().to_string()))
             .collect()
     }
 
@@ -448,9 +533,15 @@ mod tests {
     fn space_keys() {
         assert_eq!(validate_space_key("DEV42"), Ok(()));
         assert_eq!(validate_space_key("~557058:0b7c-11ee"), Ok(()));
-        assert_eq!(validate_space_key("~"), Err("invalid_format"));
-        assert_eq!(validate_space_key("DE-V"), Err("invalid_format"));
-        assert_eq!(validate_space_key(&"A".repeat(256)), Err("too_long"));
+        assert_eq!(validate_space_key("~"), Err(FieldErrorCode::InvalidFormat));
+        assert_eq!(
+            validate_space_key("DE-V"),
+            Err(FieldErrorCode::InvalidFormat)
+        );
+        assert_eq!(
+            validate_space_key(&"A".repeat(MAX_SPACE_KEY_CHARS + 1)),
+            Err(FieldErrorCode::TooLong)
+        );
     }
 
     #[test]
@@ -499,6 +590,42 @@ mod tests {
         check(&DateFormat::ALL, DateFormat::NAMES);
         check(&EmailDigest::ALL, EmailDigest::NAMES);
         check(&Locale::ALL, Locale::NAMES);
+    }
+
+    #[test]
+    fn field_error_codes_travel_as_their_names() {
+        let names: Vec<&str> = FieldErrorCode::KNOWN.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "required",
+                "too_long",
+                "too_many",
+                "duplicate",
+                "invalid_characters",
+                "invalid_format",
+                "out_of_range",
+                "not_found",
+                "not_a_number"
+            ]
+        );
+        for code in FieldErrorCode::KNOWN {
+            let json = serde_json::to_value(FieldError::new("f", code.clone())).unwrap();
+            assert_eq!(
+                json,
+                serde_json::json!({"field": "f", "code": code.as_str()})
+            );
+            let back: FieldError = serde_json::from_value(json).unwrap();
+            assert_eq!(&back.code, code);
+        }
+        // A newer server's code is kept as it came, not refused or renamed.
+        let newer: FieldError =
+            serde_json::from_str(r#"{"field":"f","code":"too_short"}"#).unwrap();
+        assert_eq!(newer.code, FieldErrorCode::Unrecognised("too_short".into()));
+        assert_eq!(
+            serde_json::to_string(&newer).unwrap(),
+            r#"{"field":"f","code":"too_short"}"#
+        );
     }
 
     #[test]

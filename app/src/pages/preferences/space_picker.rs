@@ -9,11 +9,11 @@ use crate::spaces::{Space, list_spaces};
 
 /// The state the picker shares with the form.
 #[derive(Clone, Copy)]
-pub struct SpaceChoice {
+pub(super) struct SpaceChoice {
     /// The key as typed or picked.
-    pub key: RwSignal<String>,
+    pub(super) key: RwSignal<String>,
     /// The saved key and its name, as the server last confirmed them.
-    pub saved: RwSignal<Option<(String, Option<String>)>>,
+    pub(super) saved: RwSignal<Option<(String, Option<String>)>>,
 }
 
 impl SpaceChoice {
@@ -74,7 +74,7 @@ fn listed_name(key: &str) -> Option<String> {
 }
 
 #[component]
-pub fn SpacePicker(choice: SpaceChoice, error: Signal<Option<&'static str>>) -> impl IntoView {
+pub(super) fn SpacePicker(choice: SpaceChoice, error: Signal<Option<String>>) -> impl IntoView {
     // The text last asked for (`None`: not yet); an answer to text the user has already typed
     // past is dropped.
     let asked = RwSignal::new(None::<String>);
