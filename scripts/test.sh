@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine (scripts/setup.sh) and runs every test: format, clippy for the server
-# build and the wasm build, unit and integration tests (the server's on SQLite, then again on a
-# private PostgreSQL server), then the release build and the Forge Custom UI build
-# (scripts/forge-ui.sh), their first-load weights against the budgets (scripts/weight.sh), and the
-# Playwright suite in Debian's Chromium against them (the release page must hydrate; the Custom UI
-# must run under Forge's CSP in the simulator's Forge host).
+# Sets up a fresh machine (scripts/setup.sh) and runs every test: format, the dependencies'
+# licences and sources (cargo deny), clippy for the server build and the wasm build, unit and
+# integration tests (the server's on SQLite, then again on a private PostgreSQL server), then the
+# release build and the Forge Custom UI build (scripts/forge-ui.sh), their first-load weights
+# against the budgets (scripts/weight.sh), and the Playwright suite in Debian's Chromium against
+# them (the release page must hydrate; the Custom UI must run under Forge's CSP in the simulator's
+# Forge host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,10 @@ done_step
 step "format, and shellcheck over the scripts"
 cargo fmt --all -- --check
 shellcheck scripts/*.sh bench/run.sh .ci/run
+done_step
+
+step "dependencies: licences, bans and sources (cargo deny, deny.toml)"
+cargo deny --locked --offline check --hide-inclusion-graph licenses bans sources
 done_step
 
 step "clippy: server build (app with ssr)"
