@@ -22,7 +22,10 @@ cargo fmt --all -- --check
 shellcheck scripts/*.sh bench/run.sh .ci/run
 done_step
 
+# cargo-deny reads the crates' manifests and licence files: fetch them first (a fresh machine has
+# none yet; the builds below need them anyway). The check itself is offline (no advisory database).
 step "dependencies: licences, bans and sources (cargo deny, deny.toml)"
+cargo fetch --locked
 cargo deny --locked --offline check --hide-inclusion-graph licenses bans sources
 done_step
 
