@@ -9,8 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; SECONDS_AT_STEP=$SECONDS; }
-done_step() { printf '   (%ss)\n' $((SECONDS - SECONDS_AT_STEP)); }
+# Each step prints its time when it ends; the list of all of them closes the run.
+STEP_NAME=""
+STEP_TIMES=()
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; STEP_NAME=$*; SECONDS_AT_STEP=$SECONDS; }
+done_step() {
+  local took=$((SECONDS - SECONDS_AT_STEP))
+  printf '   (%ss)\n' "$took"
+  STEP_TIMES+=("$(printf '%6ss  %s' "$took" "$STEP_NAME")")
+}
 
 step "setup"
 scripts/setup.sh
@@ -75,3 +82,6 @@ done_step
 step "browser tests (Playwright, Debian Chromium, release build)"
 (cd end2end && E2E_SERVER_BIN=../target/release/server npx playwright test)
 done_step
+
+printf '\n\033[1m== all green in %ss\033[0m\n' "$SECONDS"
+printf '%s\n' "${STEP_TIMES[@]}"
