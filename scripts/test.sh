@@ -26,7 +26,7 @@ done_step
 
 step "format, and shellcheck over the scripts"
 cargo fmt --all -- --check
-shellcheck scripts/*.sh bench/run.sh .ci/run
+shellcheck -x scripts/*.sh bench/run.sh bench/lib/*.sh .ci/run
 done_step
 
 # cargo-deny reads the crates' manifests and licence files: fetch them first (a fresh machine has
