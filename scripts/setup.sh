@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what this project needs on a fresh machine and skips what is already there at the
 # right version: the wasm target, cargo-leptos 0.3.10, the wasm-bindgen CLI matching the pinned
-# crate, wasm-opt (npm binaryen), Debian's Chromium, PostgreSQL and shellcheck, and the Node
-# packages.
+# crate, cargo-deny 0.20.2, wasm-opt (npm binaryen), Debian's Chromium, PostgreSQL and
+# ShellCheck, and the Node packages.
 # Safe to run again and again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 log() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 CARGO_LEPTOS_VERSION=0.3.10
+CARGO_DENY_VERSION=0.20.2
 # The CLI must equal the wasm-bindgen crate exactly (pinned with "=" in Cargo.toml).
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
 
@@ -30,6 +31,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (takes about 3 minutes)"
   # Not --locked: its lock file names a crate version the registry no longer has.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+if [ "$(cargo deny --version 2>/dev/null | awk '{print $2}')" != "$CARGO_DENY_VERSION" ]; then
+  log "installing cargo-deny $CARGO_DENY_VERSION (takes about 4 minutes)"
+  cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
 fi
 
 apt_missing=()
@@ -53,4 +59,4 @@ npm_install() { # dir
 npm_install tools
 npm_install end2end
 
-log "ready (cargo-leptos $(cargo leptos --version | awk '{print $2}'), wasm-bindgen $WASM_BINDGEN_VERSION, $(tools/node_modules/.bin/wasm-opt --version), $(chromium --version 2>/dev/null))"
+log "ready (cargo-leptos $(cargo leptos --version | awk '{print $2}'), wasm-bindgen $WASM_BINDGEN_VERSION, cargo-deny $CARGO_DENY_VERSION, $(tools/node_modules/.bin/wasm-opt --version), $(chromium --version 2>/dev/null))"

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine (scripts/setup.sh) and runs every test: format, clippy for the server
-# build and the wasm build, unit and integration tests (the server's on SQLite, then again on a
-# private PostgreSQL server), then the release build and the Forge Custom UI build
-# (scripts/forge-ui.sh), their first-load weights against the budgets (scripts/weight.sh), and the
-# Playwright suite in Debian's Chromium against them (the release page must hydrate; the Custom UI
-# must run under Forge's CSP in the simulator's Forge host).
+# Sets up a fresh machine (scripts/setup.sh) and runs every test: format, the dependencies'
+# licences and sources (cargo deny), clippy for the server build and the wasm build, unit and
+# integration tests (the server's on SQLite, then again on a private PostgreSQL server), then the
+# release build and the Forge Custom UI build (scripts/forge-ui.sh), their first-load weights
+# against the budgets (scripts/weight.sh), and the Playwright suite in Debian's Chromium against
+# them (the release page must hydrate; the Custom UI must run under Forge's CSP in the simulator's
+# Forge host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; SECONDS_AT_STEP=$SECONDS; }
-done_step() { printf '   (%ss)\n' $((SECONDS - SECONDS_AT_STEP)); }
+# Each step prints its time when it ends; the list of all of them closes the run.
+STEP_NAME=""
+STEP_TIMES=()
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; STEP_NAME=$*; SECONDS_AT_STEP=$SECONDS; }
+done_step() {
+  local took=$((SECONDS - SECONDS_AT_STEP))
+  printf '   (%ss)\n' "$took"
+  STEP_TIMES+=("$(printf '%6ss  %s' "$took" "$STEP_NAME")")
+}
 
 step "setup"
 scripts/setup.sh
@@ -18,7 +26,14 @@ done_step
 
 step "format, and shellcheck over the scripts"
 cargo fmt --all -- --check
-shellcheck scripts/*.sh bench/run.sh .ci/run
+shellcheck -x scripts/*.sh bench/run.sh bench/lib/*.sh .ci/run
+done_step
+
+# cargo-deny reads the crates' manifests and licence files: fetch them first (a fresh machine has
+# none yet; the builds below need them anyway). The check itself is offline (no advisory database).
+step "dependencies: licences, bans and sources (cargo deny, deny.toml)"
+cargo fetch --locked
+cargo deny --locked --offline check --hide-inclusion-graph licenses bans sources
 done_step
 
 step "clippy: server build (app with ssr)"
@@ -67,3 +82,6 @@ done_step
 step "browser tests (Playwright, Debian Chromium, release build)"
 (cd end2end && E2E_SERVER_BIN=../target/release/server npx playwright test)
 done_step
+
+printf '\n\033[1m== all green in %ss\033[0m\n' "$SECONDS"
+printf '%s\n' "${STEP_TIMES[@]}"
