@@ -207,7 +207,12 @@ async fn metrics_are_served_on_their_own_address_only() {
     );
     assert!(value(&r.body, "uptime_seconds", &[]) >= 0.0);
     assert!(value(&r.body, "store_pool_max_connections", &[]) >= 1.0);
-    assert!(value(&r.body, "store_pool_connections", &[]) >= 1.0);
+    // Open connections may be none at a quiet moment (PostgreSQL closes idle ones): the series
+    // is there all the same.
+    for gauge in ["connections", "connections_in_use", "connections_idle"] {
+        let series = format!("{P}store_pool_{gauge} ");
+        assert!(r.body.lines().any(|l| l.starts_with(&series)), "{series}");
+    }
     // The metrics listener serves nothing else.
     let r = read(
         app.client
