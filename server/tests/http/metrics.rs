@@ -121,6 +121,8 @@ async fn every_request_is_counted_under_its_route_template_or_as_unmatched() {
     assert_eq!(app.get("/healthz").await.status, 200);
     assert_eq!(app.get("/no/such/path-7f3a").await.status, 404);
     assert_eq!(app.get("/api/no-such-fn-9c2e").await.status, 401);
+    // The assets are a nested service (no `MatchedPath`): still their template.
+    let asset = app.get("/pkg/no-such-asset-5d1b.js").await;
     let d = Deltas {
         before,
         after: app.metrics().await,
@@ -134,7 +136,11 @@ async fn every_request_is_counted_under_its_route_template_or_as_unmatched() {
     assert_eq!(requests("/healthz", "2xx"), 1.0);
     assert_eq!(requests("unmatched", "4xx"), 1.0);
     assert_eq!(requests(API, "4xx"), 1.0);
-    assert!(!d.after.contains("path-7f3a") && !d.after.contains("no-such-fn"));
+    let class = format!("{}xx", asset.status / 100);
+    assert_eq!(requests("/pkg/{*file}", &class), 1.0);
+    for raw in ["path-7f3a", "no-such-fn", "no-such-asset"] {
+        assert!(!d.after.contains(raw), "{raw}");
+    }
 }
 
 #[tokio::test]
