@@ -80,7 +80,7 @@ pub(crate) fn weighed<K: Eq + Hash, V: Clone + Weighed>(
     let evictions = CountEvictions::default();
     Arc::new(MeteredCache {
         entries: quick_cache::sync::Cache::with(
-            (capacity_bytes / typical_entry).max(16) as usize,
+            usize::try_from((capacity_bytes / typical_entry).max(16)).unwrap_or(usize::MAX),
             capacity_bytes.max(1),
             ByWeight,
             DefaultHashBuilder::default(),
