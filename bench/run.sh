@@ -17,6 +17,7 @@
 #   APPS="rust bare" SKIP_BUILD=1 bench/run.sh  # without ACE, without building
 #   PAGE_CACHE_MIB=0 APPS=rust SCENARIOS=page bench/run.sh  # every page load rendered (no page cache)
 #   APPS=rust SCENARIOS="read fit-read" bench/run.sh  # Forge (FIT) read beside the Connect read
+#   METRICS_ADDR=127.0.0.1:3799 APPS=rust SCENARIOS=read bench/run.sh  # metrics on (the server inherits the environment)
 #
 # Knobs (environment): DURATION=10 CONNS="1 16 64" WARMUP=3 USERS=256 PAGE_USERS=64
 #   COLD_TRIALS=5 HYDRATION_TRIALS=10 WRK_THREADS=1 APPS="rust ace bare"

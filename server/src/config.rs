@@ -79,6 +79,9 @@ pub struct Config {
     /// Extra origins allowed to frame the app, besides Atlassian's.
     pub frame_ancestors: Vec<String>,
     pub site_addr: SocketAddr,
+    /// `METRICS_ADDR` (default unset: off): where `GET /metrics` is served, apart from the app
+    /// (`crate::metrics::serve`). Set, requests are also counted per route.
+    pub metrics_addr: Option<SocketAddr>,
     /// Forge Remote (FIT verification); `None` when `FORGE_APP_ID` is unset.
     pub forge: Option<ForgeConfig>,
     /// The personal-data job: reporting stored accounts, erasing closed ones, deleting the data
@@ -203,6 +206,25 @@ impl Config {
                     "must be an address such as 127.0.0.1:3000",
                 )
             })?;
+
+        let metrics_addr = match var("METRICS_ADDR") {
+            None => None,
+            Some(raw) => {
+                let addr: SocketAddr = raw.parse().map_err(|_| {
+                    bad(
+                        "METRICS_ADDR",
+                        "must be an address such as 127.0.0.1:9464 (unset: no metrics)",
+                    )
+                })?;
+                if addr.port() != 0 && addr == site_addr {
+                    return Err(bad(
+                        "METRICS_ADDR",
+                        "must differ from LEPTOS_SITE_ADDR: metrics are never served on the app's address",
+                    ));
+                }
+                Some(addr)
+            }
+        };
 
         let base_raw = var("APP_BASE_URL").unwrap_or_else(|| format!("http://{site_addr}"));
         let base = parse_url("APP_BASE_URL", &base_raw, env)?;
@@ -356,6 +378,7 @@ impl Config {
             session_token_ttl_secs,
             frame_ancestors,
             site_addr,
+            metrics_addr,
             forge,
             personal_data,
         })
@@ -525,6 +548,17 @@ mod tests {
         assert_eq!(c.log_flush, Duration::from_millis(250));
         assert_eq!(c.install_key_policy, InstallKeyPolicy::default());
         assert_eq!(c.install_key_policy.key_ttl, Duration::from_secs(86_400));
+        assert_eq!(c.metrics_addr, None);
+    }
+
+    #[test]
+    fn metrics_addr_is_a_socket_address_apart_from_the_app() {
+        let c = config(&[("METRICS_ADDR", "127.0.0.1:9464")]).unwrap();
+        assert_eq!(c.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        let c = config(&[("METRICS_ADDR", "[::1]:9464")]).unwrap();
+        assert_eq!(c.metrics_addr, Some("[::1]:9464".parse().unwrap()));
+        let err = config(&[("METRICS_ADDR", "127.0.0.1:3000")]).unwrap_err();
+        assert!(err.problem.contains("LEPTOS_SITE_ADDR"), "{err}");
     }
 
     #[test]
@@ -603,6 +637,9 @@ mod tests {
             ("PAGE_CACHE_MIB", "4097"),
             ("LOG_FLUSH_MS", "10001"),
             ("LOG_FLUSH_MS", "soon"),
+            ("METRICS_ADDR", "9464"),
+            ("METRICS_ADDR", "localhost:9464"),
+            ("METRICS_ADDR", "127.0.0.1:3000"),
         ] {
             assert_eq!(config(&[(k, v)]).unwrap_err().var, k, "{k}={v}");
         }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod forge;
 pub mod http;
 pub mod key_fetch;
+pub mod metrics;
 pub mod outbound;
 pub mod personal_data;
 pub mod startup;

@@ -94,6 +94,24 @@ async fn serve() {
         .await
         .unwrap_or_else(|e| fail(format!("start-up failed: cannot listen on {addr}: {e}")));
     tracing::info!(%addr, ?env, "listening");
+    if let Some(metrics_addr) = state.config.metrics_addr {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .unwrap_or_else(|e| {
+                fail(format!(
+                    "start-up failed: cannot listen on METRICS_ADDR {metrics_addr}: {e}"
+                ))
+            });
+        tracing::info!(addr = %metrics_addr, "metrics on /metrics");
+        let state = state.clone();
+        tokio::spawn(async move {
+            let served =
+                startup::serve_metrics(metrics_listener, &state, startup::shutdown_signal()).await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
     if let Err(e) = startup::serve(listener, router, state, startup::shutdown_signal()).await {
         fail(format!("server error: {e}"));
     }

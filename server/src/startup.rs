@@ -23,6 +23,7 @@ use crate::forge::Forge;
 use crate::forge::jwks::ForgeJwks;
 use crate::forge::verifier::ForgeVerifier;
 use crate::http::csp::{self, PagePolicy};
+use crate::metrics::{Metrics, Sources};
 use crate::outbound::{Outbound, OutboundConfig, RetryPolicy};
 use crate::state::{AppState, Shared, UserForgetter};
 use app::preferences::store::{PreferencesService, PreferencesStore};
@@ -95,11 +96,13 @@ pub async fn build(
     }
     let store = SqlPreferences(db.clone());
     let mut user_caches: Vec<UserForgetter> = Vec::new();
+    let mut preference_cache = None;
     let preferences: Arc<dyn PreferencesStore> = if cache_bytes > 0 {
         let cached =
             CachedPreferences::new(store, cache_bytes - cache_bytes / 4 - cache_bytes / 16);
         site_caches.push(cached.forgetter());
         user_caches.push(cached.user_forgetter());
+        preference_cache = Some(cached.reading());
         Arc::new(cached)
     } else {
         Arc::new(store)
@@ -112,6 +115,19 @@ pub async fn build(
         max_body: MAX_PRODUCT_BODY,
     })?;
     let pages = (config.page_cache_bytes > 0).then(|| PageCache::new(config.page_cache_bytes));
+    let mut caches = verifier.cache_readings();
+    if let Some(forge) = &forge {
+        caches.extend(forge.cache_readings());
+    }
+    caches.extend(preference_cache.map(|reading| ("preferences", reading)));
+    caches.extend(pages.as_ref().map(|p| ("pages", p.reading())));
+    let metrics = Arc::new(Metrics::new(Sources {
+        db: &db,
+        caches,
+        install_keys: verifier.install_keys().meters(),
+        forge_jwks: forge.as_ref().map(|f| f.verifier().jwks().meters()),
+        outbound: outbound.meters(),
+    }));
     let page_policy = PagePolicy::new(&config, &csp::shell_scripts(leptos_options.clone()));
     let state = AppState::new(Shared {
         preferences: PreferencesService(preferences),
@@ -126,6 +142,7 @@ pub async fn build(
         site_caches,
         user_caches,
         outbound,
+        metrics,
     });
     Ok((crate::http::routes::router(state.clone()), state))
 }
@@ -174,6 +191,15 @@ pub async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+/// Serves `GET /metrics` on `listener` (bound to `METRICS_ADDR`) until `shutdown` resolves.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    state: &AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    crate::metrics::serve::serve(listener, Arc::clone(&state.metrics), shutdown).await
 }
 
 /// Serves until `shutdown` resolves, with the personal-data job in the background; in-flight

@@ -14,6 +14,7 @@ use crate::connect::verifier::Verifier;
 use crate::db::Db;
 use crate::forge::Forge;
 use crate::http::csp::PagePolicy;
+use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use app::preferences::store::PreferencesService;
 
@@ -52,6 +53,8 @@ pub struct Shared {
     pub forge: Option<Arc<Forge>>,
     /// Calls to Atlassian (the product REST API, the authorization server).
     pub outbound: Arc<Outbound>,
+    /// This server's metrics (served on `METRICS_ADDR` only; counted either way).
+    pub metrics: Arc<Metrics>,
     /// Drop everything cached by site id (called after sites merged).
     pub site_caches: Vec<Arc<dyn Fn() + Send + Sync>>,
     /// Drop what is cached of one user of one site (site id, accountId): after their data was

@@ -20,7 +20,9 @@ use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use quick_cache::{Equivalent, Weighter};
+use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, Weighter};
+
+use crate::metrics::caches::CacheReading;
 
 /// How many bytes an entry keeps alive, roughly (the cache's capacity is in these units).
 pub trait Weighed {
@@ -36,16 +38,92 @@ impl<K, V: Weighed> Weighter<K, V> for ByWeight {
     }
 }
 
-/// A quick_cache holding about `capacity_bytes` of entries of about `typical_entry` bytes each.
+/// Counts the entries a cache drops to make room, or refuses as too large (for the metrics).
+/// Not `on_evict`: quick_cache also calls that for a value replaced under the same key.
+#[derive(Clone, Default)]
+pub(crate) struct CountEvictions(Arc<AtomicU64>);
+
+impl<K, V> Lifecycle<K, V> for CountEvictions {
+    type RequestState = ();
+
+    fn begin_request(&self) -> Self::RequestState {}
+
+    fn before_evict(&self, _state: &mut Self::RequestState, _key: &K, _val: &mut V) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Every cache here: weighed entries, evictions counted.
+pub(crate) type WeighedCache<K, V> =
+    quick_cache::sync::Cache<K, V, ByWeight, DefaultHashBuilder, CountEvictions>;
+
+/// A [`WeighedCache`] and its eviction count; derefs to the cache.
+pub(crate) struct MeteredCache<K, V> {
+    entries: WeighedCache<K, V>,
+    evictions: CountEvictions,
+}
+
+impl<K, V> std::ops::Deref for MeteredCache<K, V> {
+    type Target = WeighedCache<K, V>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.entries
+    }
+}
+
+/// A quick_cache holding about `capacity_bytes` of entries of about `typical_entry` bytes each;
+/// shared, so the metrics can read it (`reading`).
 pub(crate) fn weighed<K: Eq + Hash, V: Clone + Weighed>(
     capacity_bytes: u64,
     typical_entry: u64,
-) -> quick_cache::sync::Cache<K, V, ByWeight> {
-    quick_cache::sync::Cache::with_weighter(
-        usize::try_from((capacity_bytes / typical_entry).max(16)).unwrap_or(usize::MAX),
-        capacity_bytes.max(1),
-        ByWeight,
-    )
+) -> Arc<MeteredCache<K, V>> {
+    let evictions = CountEvictions::default();
+    Arc::new(MeteredCache {
+        entries: quick_cache::sync::Cache::with(
+            usize::try_from((capacity_bytes / typical_entry).max(16)).unwrap_or(usize::MAX),
+            capacity_bytes.max(1),
+            ByWeight,
+            DefaultHashBuilder::default(),
+            evictions.clone(),
+        ),
+        evictions,
+    })
+}
+
+impl<K, V> CacheReading for MeteredCache<K, V>
+where
+    K: Eq + Hash + Send + Sync,
+    V: Clone + Weighed + Send + Sync,
+{
+    fn hits(&self) -> u64 {
+        self.entries.hits()
+    }
+
+    fn misses(&self) -> u64 {
+        self.entries.misses()
+    }
+
+    fn evictions(&self) -> u64 {
+        self.evictions.0.load(Ordering::Relaxed)
+    }
+
+    fn bytes(&self) -> u64 {
+        self.entries.weight()
+    }
+
+    fn entries(&self) -> u64 {
+        u64::try_from(self.entries.len()).unwrap_or(u64::MAX)
+    }
+}
+
+/// A cache as the metrics read it.
+pub(crate) fn reading<K, V>(cache: &Arc<MeteredCache<K, V>>) -> Arc<dyn CacheReading>
+where
+    K: Eq + Hash + Send + Sync + 'static,
+    V: Clone + Weighed + Send + Sync + 'static,
+{
+    let reading: Arc<dyn CacheReading> = cache.clone();
+    reading
 }
 
 /// Write epochs are kept per slot (hash of the key), so writes to one key do not stop misses of
@@ -54,7 +132,7 @@ const SLOTS: usize = 64;
 const SLOTS_U64: u64 = 64;
 
 pub struct Coherent<K, V> {
-    entries: quick_cache::sync::Cache<K, V, ByWeight>,
+    entries: Arc<MeteredCache<K, V>>,
     epochs: [AtomicU64; SLOTS],
     hasher: std::hash::RandomState,
     writes: Mutex<()>,
@@ -92,6 +170,15 @@ impl<K: Eq + Hash + Clone, V: Clone + Weighed> Coherent<K, V> {
 
     pub fn get<Q: Hash + Equivalent<K> + ?Sized>(&self, key: &Q) -> Option<V> {
         self.entries.get(key)
+    }
+
+    /// For the metrics (hits, misses, evictions, bytes).
+    pub fn reading(&self) -> Arc<dyn CacheReading>
+    where
+        K: Send + Sync + 'static,
+        V: Send + Sync + 'static,
+    {
+        reading(&self.entries)
     }
 
     /// Take before reading the store on a miss.
@@ -152,9 +239,10 @@ impl<K: Eq + Hash + Clone, V: Clone + Weighed> WriteGuard<K, V> {
         let cache = &self.cache;
         let _writes = cache.lock();
         cache.epochs[cache.slot(&key)].fetch_add(1, Ordering::AcqRel);
+        // `peek`: a write's look is not a lookup (the hit and miss counts are the readers').
         if cache
             .entries
-            .get(&key)
+            .peek(&key)
             .is_some_and(|cached| is_older(&cached, &value))
         {
             cache.entries.insert(key, value);

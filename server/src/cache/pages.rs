@@ -17,7 +17,8 @@ use app::preferences::PreferencesView;
 use axum::http::HeaderValue;
 use quick_cache::Equivalent;
 
-use super::{ByWeight, Weighed, weighed};
+use super::{MeteredCache, Weighed, weighed};
+use crate::metrics::caches::CacheReading;
 
 /// Where the page's token goes: the `<head>` comes before anything a user wrote, so the first
 /// occurrence of this is the meta tag (rendered with an empty token).
@@ -100,7 +101,7 @@ impl Weighed for Entry {
 }
 
 pub struct PageCache {
-    entries: quick_cache::sync::Cache<PageKey, Entry, ByWeight>,
+    entries: Arc<MeteredCache<PageKey, Entry>>,
 }
 
 impl PageCache {
@@ -109,6 +110,11 @@ impl PageCache {
         Self {
             entries: weighed(capacity_bytes, 8192),
         }
+    }
+
+    /// For the metrics (a hit there is a page found; it is reused only if its view is equal).
+    pub fn reading(&self) -> Arc<dyn CacheReading> {
+        super::reading(&self.entries)
     }
 
     /// The page last rendered for this viewer, if it was rendered from an equal `view`.

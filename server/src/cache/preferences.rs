@@ -70,6 +70,11 @@ impl<S> CachedPreferences<S> {
 }
 
 impl<S> CachedPreferences<S> {
+    /// For the metrics.
+    pub fn reading(&self) -> Arc<dyn crate::metrics::caches::CacheReading> {
+        self.cache.reading()
+    }
+
     /// A handle that drops every cached user (`Coherent::invalidate_all`).
     pub fn forgetter(&self) -> Arc<dyn Fn() + Send + Sync> {
         let cache = Arc::clone(&self.cache);

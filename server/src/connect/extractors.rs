@@ -12,6 +12,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::verifier::{AuthError, RequestTarget, Verified};
+use crate::metrics::auth::TokenKind;
 use crate::state::AppState;
 use app::AppError;
 use connect::{MAX_TOKEN_BYTES, UnverifiedToken, VerifyError};
@@ -71,7 +72,20 @@ fn www_authenticate(state: &AppState) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("JWT"))
 }
 
-fn log_rejection(route_kind: &'static str, error: &AuthError) {
+/// The refusal's reason code (a fixed set: the metrics' `reason` label).
+fn reason(error: &AuthError) -> &'static str {
+    match error {
+        AuthError::Token(e) => e.reason(),
+        AuthError::StoreUnavailable => "store_unavailable",
+        AuthError::KeyServiceBusy => "key_service_busy",
+        AuthError::Internal => "internal",
+    }
+}
+
+/// Logs and counts a refusal.
+fn log_rejection(state: &AppState, kind: TokenKind, error: &AuthError) {
+    state.metrics.auth.refused(kind, reason(error));
+    let route_kind = kind.as_str();
     match error {
         AuthError::Token(e) => {
             tracing::info!(
@@ -103,8 +117,8 @@ pub struct ApiRejection {
 }
 
 impl ApiRejection {
-    pub fn new(state: &AppState, kind: &'static str, error: AuthError) -> Self {
-        log_rejection(kind, &error);
+    pub fn new(state: &AppState, kind: TokenKind, error: AuthError) -> Self {
+        log_rejection(state, kind, &error);
         Self {
             error,
             www_authenticate: www_authenticate(state),
@@ -215,9 +229,10 @@ impl FromRequestParts<AppState> for ContextJwt {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let reject = |e| ApiRejection::new(state, "context", e);
+        let reject = |e| ApiRejection::new(state, TokenKind::Context, e);
         let token = header_token(&parts.headers).map_err(reject)?;
         let verified = state.verifier.context(token).await.map_err(reject)?;
+        state.metrics.auth.accepted(TokenKind::Context);
         Ok(Self(verified))
     }
 }
@@ -229,13 +244,14 @@ impl FromRequestParts<AppState> for HostCallbackJwt {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let reject = |e| ApiRejection::new(state, "host_callback", e);
+        let reject = |e| ApiRejection::new(state, TokenKind::HostCallback, e);
         let token = header_token(&parts.headers).map_err(reject)?;
         let (verified, replay_key) = state
             .verifier
             .host_callback(token, target(parts))
             .await
             .map_err(reject)?;
+        state.metrics.auth.accepted(TokenKind::HostCallback);
         Ok(Self {
             verified,
             replay_key,
@@ -251,7 +267,7 @@ impl FromRequestParts<AppState> for IframeJwt {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let reject = |error| {
-            log_rejection("iframe", &error);
+            log_rejection(state, TokenKind::Iframe, &error);
             PageRejection {
                 error,
                 www_authenticate: www_authenticate(state),
@@ -263,6 +279,7 @@ impl FromRequestParts<AppState> for IframeJwt {
             .iframe(&token, target(parts))
             .await
             .map_err(reject)?;
+        state.metrics.auth.accepted(TokenKind::Iframe);
         Ok(Self(verified))
     }
 }
@@ -293,7 +310,8 @@ impl FromRequest<AppState> for LifecycleJwt {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
-        let reject = |e| LifecycleRejection::Auth(ApiRejection::new(state, "lifecycle", e));
+        let reject =
+            |e| LifecycleRejection::Auth(ApiRejection::new(state, TokenKind::Lifecycle, e));
         // The token must be present before the body is even read.
         let token = header_token(&parts.headers).map_err(reject)?.to_string();
         let bytes = axum::body::to_bytes(body, MAX_LIFECYCLE_BODY)
@@ -309,6 +327,7 @@ impl FromRequest<AppState> for LifecycleJwt {
             .lifecycle(&token, target(&parts), &body.client_key)
             .await
             .map_err(reject)?;
+        state.metrics.auth.accepted(TokenKind::Lifecycle);
         let mut payload_without_secret = raw;
         if let Some(obj) = payload_without_secret.as_object_mut() {
             obj.remove("sharedSecret");

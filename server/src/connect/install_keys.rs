@@ -21,6 +21,7 @@ use connect::{InstallPublicKey, Kid, install_key_url};
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::key_fetch::{self, BodyError, Throttle};
+use crate::metrics::keys::{FetchMeters, FetchOutcome};
 
 const MAX_KEY_BYTES: usize = 16 * 1024;
 /// Atlassian publishes a handful of keys at a time.
@@ -82,6 +83,7 @@ pub struct InstallKeys {
     fetches: Semaphore,
     failure_warnings: Throttle,
     busy_warnings: Throttle,
+    meters: FetchMeters,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -100,8 +102,14 @@ impl InstallKeys {
             fetches: Semaphore::new(policy.max_fetches),
             failure_warnings: Throttle::default(),
             busy_warnings: Throttle::default(),
+            meters: FetchMeters::default(),
             policy,
         })
+    }
+
+    /// Fetches by outcome (for the metrics).
+    pub fn meters(&self) -> &FetchMeters {
+        &self.meters
     }
 
     /// The public key for `kid`: remembered, or fetched (once, however many ask at a time).
@@ -162,6 +170,7 @@ impl InstallKeys {
                     "install key fetches at their limit: refusing installs with new kids"
                 );
             }
+            self.meters.record(FetchOutcome::Busy);
             return Err(KeyError::Busy);
         };
         let url = install_key_url(&self.base_url, kid);
@@ -170,6 +179,7 @@ impl InstallKeys {
         });
         match fetched {
             Ok(key) => {
+                self.meters.record(FetchOutcome::Ok);
                 let key = Arc::new(key);
                 self.keys
                     .insert(kid.as_str().to_owned(), (key.clone(), Instant::now()));
@@ -177,6 +187,10 @@ impl InstallKeys {
             }
             Err(miss) => {
                 let (Miss::Unknown(reason) | Miss::Failed(reason)) = miss;
+                self.meters.record(match miss {
+                    Miss::Unknown(_) => FetchOutcome::Unknown,
+                    Miss::Failed(_) => FetchOutcome::Failed,
+                });
                 if let Some(suppressed) = self.failure_warnings.allow(self.policy.warn_every) {
                     tracing::warn!(
                         kid = kid.as_str(),

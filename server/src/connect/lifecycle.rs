@@ -22,6 +22,7 @@ use crate::db::sites;
 use crate::db::tenants::{self, InstallRecord, TenantState};
 use crate::db::{DbError, now, replay};
 use crate::http::errors::{json_error, store_failure};
+use crate::metrics::auth::TokenKind;
 use crate::state::AppState;
 use app::AppError;
 use connect::VerifyError;
@@ -40,7 +41,7 @@ fn replayed(state: &AppState) -> Response {
     tracing::warn!(reason = "replayed", "lifecycle token rejected");
     ApiRejection::new(
         state,
-        "lifecycle",
+        TokenKind::Lifecycle,
         AuthError::Token(VerifyError::InvalidClaim("replay")),
     )
     .into_response()
@@ -188,7 +189,7 @@ async fn host_state_change(
         // Same rule as for signed installs: the body must be about the token's tenant.
         return ApiRejection::new(
             &state,
-            "host_callback",
+            TokenKind::HostCallback,
             AuthError::Token(VerifyError::IssuerMismatch),
         )
         .into_response();

@@ -12,7 +12,8 @@ use connect::Claims;
 
 use super::secrets::SharedSecret;
 use super::verifier::TokenKind;
-use crate::cache::{ByWeight, Weighed, weighed};
+use crate::cache::{MeteredCache, Weighed, weighed};
+use crate::metrics::caches::CacheReading;
 
 /// What a full verification established about a token.
 pub struct Memo {
@@ -36,7 +37,7 @@ impl Weighed for Entry {
 }
 
 pub struct VerifiedTokens {
-    entries: quick_cache::sync::Cache<Box<str>, Entry, ByWeight>,
+    entries: Arc<MeteredCache<Box<str>, Entry>>,
 }
 
 impl VerifiedTokens {
@@ -61,5 +62,10 @@ impl VerifiedTokens {
 
     pub fn remove(&self, token: &str) {
         self.entries.remove(token);
+    }
+
+    /// For the metrics.
+    pub fn reading(&self) -> Arc<dyn CacheReading> {
+        crate::cache::reading(&self.entries)
     }
 }

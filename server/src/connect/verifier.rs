@@ -199,6 +199,22 @@ impl Verifier {
         &self.secrets
     }
 
+    pub fn install_keys(&self) -> &InstallKeys {
+        &self.keys
+    }
+
+    /// Its caches, by name, for the metrics (none when off).
+    pub fn cache_readings(&self) -> crate::metrics::caches::CacheList {
+        let mut list = crate::metrics::caches::CacheList::new();
+        if let Some(tenants) = &self.tenants {
+            list.push(("tenants", tenants.reading()));
+        }
+        if let Some(verified) = &self.verified {
+            list.push(("connect_tokens", verified.reading()));
+        }
+        list
+    }
+
     /// The qsh this app expects for a request (its base path stripped).
     pub fn expected_qsh(&self, target: RequestTarget<'_>) -> String {
         query_string_hash(target.method, target.path, target.query, &self.base_path)

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::DbError;
 use super::settle::WriteTicket;
+use crate::metrics::store::StoreMeters;
 
 /// Saves per batch at most (7 parameters each; SQLite allows 32 766 per statement).
 const MAX_BATCH: usize = 64;
@@ -47,9 +48,9 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    pub fn start(conn: AnyConnection) -> Self {
+    pub fn start(conn: AnyConnection, meters: StoreMeters) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(writer(conn, rx));
+        tokio::spawn(writer(conn, rx, meters));
         Self { tx }
     }
 
@@ -89,7 +90,11 @@ struct Pending {
     reply: Reply,
 }
 
-async fn writer(mut conn: AnyConnection, mut rx: mpsc::UnboundedReceiver<Message>) {
+async fn writer(
+    mut conn: AnyConnection,
+    mut rx: mpsc::UnboundedReceiver<Message>,
+    meters: StoreMeters,
+) {
     let mut waiting: VecDeque<Pending> = VecDeque::new();
     let mut closing = None;
     loop {
@@ -116,6 +121,9 @@ async fn writer(mut conn: AnyConnection, mut rx: mpsc::UnboundedReceiver<Message
             continue;
         }
         let batch = take_batch(&mut waiting);
+        if !batch.is_empty() {
+            meters.batch(batch.len());
+        }
         write_batch(&mut conn, batch).await;
     }
 }

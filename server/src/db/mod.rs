@@ -16,6 +16,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
+use crate::metrics::store::StoreMeters;
 use group_commit::GroupCommit;
 
 /// Every SQLite connection's settings. WAL lets readers run beside the writer. `synchronous =
@@ -47,6 +48,8 @@ pub struct Db {
     group_commit: Option<GroupCommit>,
     /// `DATABASE_TIMEOUT_MS`: the longest a request waits for the store.
     timeout: Duration,
+    /// Save outcomes and group-commit batch sizes (`metrics::store`).
+    meters: StoreMeters,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -280,6 +283,7 @@ impl Db {
                 // The URL may carry a password: say what failed, not where.
                 Backend::Postgres => format!("cannot connect to PostgreSQL: {e}"),
             })?;
+        let meters = StoreMeters::default();
         // A file only: every connection to `sqlite::memory:` would open a database of its own.
         let group_commit = match backend {
             Backend::Sqlite if lock.is_some() => {
@@ -290,7 +294,7 @@ impl Db {
                     .execute(&mut conn)
                     .await
                     .map_err(|e| format!("cannot open the SQLite database: {e}"))?;
-                Some(GroupCommit::start(conn))
+                Some(GroupCommit::start(conn, meters.clone()))
             }
             _ => None,
         };
@@ -300,7 +304,13 @@ impl Db {
             _lock: lock,
             group_commit,
             timeout: acquire_timeout,
+            meters,
         })
+    }
+
+    /// What the metrics read of the store (`metrics::store`).
+    pub fn meters(&self) -> &StoreMeters {
+        &self.meters
     }
 
     /// `DATABASE_TIMEOUT_MS`: the longest a request waits for the store (`settle`).
@@ -453,6 +463,7 @@ mod tests {
             _lock: None,
             group_commit: None,
             timeout: Duration::from_millis(300),
+            meters: StoreMeters::default(),
         };
         let started = std::time::Instant::now();
         let err = tenants::find(&db, "t").await.unwrap_err();

@@ -10,6 +10,7 @@ use sqlx::Row;
 use super::group_commit::Save;
 use super::settle::{WriteTicket, settle};
 use super::{Db, DbError, now};
+use crate::metrics::store::SaveOutcome as MeteredOutcome;
 
 /// Runs with a save's result once it is known (a cache recording it), whether or not its caller
 /// still waits.
@@ -194,7 +195,15 @@ impl SettlingStore for SqlPreferences {
             on_settled(&result);
             result
         };
-        settle(self.0.timeout(), ticket, write).await
+        let result = settle(self.0.timeout(), ticket, write).await;
+        self.0.meters().save(match &result {
+            Ok(SaveOutcome::Saved(_)) => MeteredOutcome::Saved,
+            Ok(SaveOutcome::Conflict(_)) => MeteredOutcome::Conflict,
+            Err(DbError::Unavailable) => MeteredOutcome::Unavailable,
+            Err(DbError::OutcomeUnknown) => MeteredOutcome::OutcomeUnknown,
+            Err(DbError::Failed(_)) => MeteredOutcome::Failed,
+        });
+        result
     }
 }
 

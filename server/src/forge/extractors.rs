@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use super::verifier::ForgeAuthError;
 use super::{ForgeCaller, ForgeError};
 use crate::db::DbError;
+use crate::metrics::auth::TokenKind;
 use crate::state::AppState;
 use connect::MAX_TOKEN_BYTES;
 
@@ -29,7 +30,7 @@ pub enum ForgeRejection {
 }
 
 impl ForgeRejection {
-    fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> &'static str {
         match self {
             Self::NoToken => "no_bearer_token",
             Self::Refused(ForgeError::Auth(e)) => e.reason(),
@@ -39,8 +40,9 @@ impl ForgeRejection {
         }
     }
 
-    /// Logs the refusal (reason only) and returns it.
-    pub fn logged(self) -> Self {
+    /// Logs and counts the refusal (reason only) and returns it.
+    pub fn logged(self, state: &AppState) -> Self {
+        (state.metrics.auth).refused(TokenKind::Invocation, self.reason());
         match &self {
             Self::Refused(ForgeError::Store(DbError::Failed(detail))) => {
                 tracing::error!(%detail, token_kind = "forge", "token check failed")
@@ -128,12 +130,12 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// Verifies a FIT for `state` (401 when Forge is not configured: no Forge token is valid here).
 pub async fn authenticate(state: &AppState, token: &str) -> Result<ForgeCaller, ForgeRejection> {
     let Some(forge) = &state.forge else {
-        return Err(ForgeRejection::NoToken.logged());
+        return Err(ForgeRejection::NoToken.logged(state));
     };
     forge
         .authenticate(token)
         .await
-        .map_err(|e| ForgeRejection::Refused(e).logged())
+        .map_err(|e| ForgeRejection::Refused(e).logged(state))
 }
 
 impl FromRequestParts<AppState> for ForgeFit {
@@ -143,7 +145,8 @@ impl FromRequestParts<AppState> for ForgeFit {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(&parts.headers).ok_or_else(|| ForgeRejection::NoToken.logged())?;
+        let token =
+            bearer_token(&parts.headers).ok_or_else(|| ForgeRejection::NoToken.logged(state))?;
         Ok(Self(authenticate(state, token).await?))
     }
 }

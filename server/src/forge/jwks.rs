@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use connect::forge::{FitKid, ForgeKey, parse_jwks};
 
 use crate::key_fetch::{self, Throttle};
+use crate::metrics::keys::{FetchMeters, FetchOutcome};
 
 /// Largest JWKS document read (Forge's holds a few RSA keys, about 1.5 KiB each).
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
@@ -49,6 +50,7 @@ pub struct ForgeJwks {
     refresh: tokio::sync::Mutex<Option<LastFetch>>,
     fetches: std::sync::atomic::AtomicU64,
     failure_warnings: Throttle,
+    meters: FetchMeters,
 }
 
 impl ForgeJwks {
@@ -61,6 +63,7 @@ impl ForgeJwks {
             refresh: tokio::sync::Mutex::new(None),
             fetches: Default::default(),
             failure_warnings: Throttle::default(),
+            meters: FetchMeters::default(),
         })
     }
 
@@ -93,6 +96,11 @@ impl ForgeJwks {
         }
     }
 
+    /// Fetches by outcome (for the metrics).
+    pub fn meters(&self) -> &FetchMeters {
+        &self.meters
+    }
+
     /// How many times the JWKS was requested (for tests and diagnostics).
     pub fn fetch_count(&self) -> u64 {
         self.fetches.load(std::sync::atomic::Ordering::Relaxed)
@@ -111,10 +119,12 @@ impl ForgeJwks {
         let result = self.fetch_keys().await;
         match result {
             Ok(fresh) => {
+                self.meters.record(FetchOutcome::Ok);
                 *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
                 true
             }
             Err(reason) => {
+                self.meters.record(FetchOutcome::Failed);
                 if let Some(suppressed) = self.failure_warnings.allow(WARN_EVERY) {
                     tracing::warn!(
                         reason,

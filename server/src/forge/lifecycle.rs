@@ -17,6 +17,7 @@ use super::extractors::{ForgeFit, ForgeRejection, bearer_token};
 use super::{ForgeError, app_tokens};
 use crate::db::now;
 use crate::http::errors::store_failure;
+use crate::metrics::auth::TokenKind;
 use crate::state::AppState;
 
 /// `POST /forge/installed`: the FIT established the installation (and linked it to its site)
@@ -27,8 +28,9 @@ pub async fn installed(
     headers: HeaderMap,
 ) -> Response {
     if caller.fit.principal.is_some() {
-        return ForgeRejection::NoPrincipal.logged().into_response();
+        return ForgeRejection::NoPrincipal.logged(&state).into_response();
     }
+    state.metrics.auth.accepted(TokenKind::Invocation);
     let installation_id = caller.fit.installation_id.as_str();
     let secrets = state.verifier.secrets();
     let kept = match app_tokens::keep(&state.db, secrets, installation_id, &headers, now()).await {
@@ -49,23 +51,24 @@ pub async fn installed(
 /// applied, verifies the token again and changes nothing.
 pub async fn uninstalled(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(forge) = &state.forge else {
-        return ForgeRejection::NoToken.logged().into_response();
+        return ForgeRejection::NoToken.logged(&state).into_response();
     };
     let Some(token) = bearer_token(&headers) else {
-        return ForgeRejection::NoToken.logged().into_response();
+        return ForgeRejection::NoToken.logged(&state).into_response();
     };
     // Not `ForgeFit`: that refuses an uninstalled installation, which a retry names.
     let fit = match forge.verify(token).await {
         Ok(fit) => fit,
         Err(e) => {
             return ForgeRejection::Refused(ForgeError::Auth(e))
-                .logged()
+                .logged(&state)
                 .into_response();
         }
     };
     if fit.principal.is_some() {
-        return ForgeRejection::NoPrincipal.logged().into_response();
+        return ForgeRejection::NoPrincipal.logged(&state).into_response();
     }
+    state.metrics.auth.accepted(TokenKind::Invocation);
     match forge.uninstall(&fit).await {
         Ok(changed) => {
             tracing::info!(installation_id = %fit.installation_id, changed, "Forge preUninstall");

@@ -101,6 +101,18 @@ impl Forge {
         &self.verifier
     }
 
+    /// Its caches, by name, for the metrics (none when off).
+    pub fn cache_readings(&self) -> crate::metrics::caches::CacheList {
+        let mut list = crate::metrics::caches::CacheList::new();
+        if let Some(installations) = &self.installations {
+            list.push(("installations", installations.reading()));
+        }
+        if let Some(remembered) = &self.remembered {
+            list.push(("forge_tokens", remembered.reading()));
+        }
+        list
+    }
+
     /// Drops every cached installation (sites merged).
     pub fn forget_installations(&self) {
         if let Some(cache) = &self.installations {

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use connect::forge::VerifiedFit;
 
-use crate::cache::{ByWeight, Weighed, weighed};
+use crate::cache::{MeteredCache, Weighed, weighed};
+use crate::metrics::caches::CacheReading;
 
 #[derive(Clone)]
 struct Entry {
@@ -25,7 +26,7 @@ impl Weighed for Entry {
 }
 
 pub struct RememberedFits {
-    entries: quick_cache::sync::Cache<Box<str>, Entry, ByWeight>,
+    entries: Arc<MeteredCache<Box<str>, Entry>>,
 }
 
 impl RememberedFits {
@@ -50,5 +51,10 @@ impl RememberedFits {
 
     pub fn remove(&self, token: &str) {
         self.entries.remove(token);
+    }
+
+    /// For the metrics.
+    pub fn reading(&self) -> Arc<dyn CacheReading> {
+        crate::cache::reading(&self.entries)
     }
 }

@@ -15,6 +15,7 @@ use secrecy::SecretString;
 
 use crate::connect::extractors::ContextJwt;
 use crate::forge::extractors::{ForgeRejection, authenticate, bearer_token};
+use crate::metrics::auth::TokenKind;
 use crate::outbound::ProductAccess;
 use crate::state::AppState;
 use app::auth::AuthCtx;
@@ -75,14 +76,15 @@ impl FromRequestParts<AppState> for ApiCaller {
             });
         }
         let token = bearer_token(&parts.headers)
-            .ok_or_else(|| ForgeRejection::NoToken.logged().into_response())?;
+            .ok_or_else(|| ForgeRejection::NoToken.logged(state).into_response())?;
         let caller = authenticate(state, token)
             .await
             .map_err(IntoResponse::into_response)?;
         // Server functions act for a user: a trigger's token (no principal) has none.
         let Some(principal) = &caller.fit.principal else {
-            return Err(ForgeRejection::NoPrincipal.logged().into_response());
+            return Err(ForgeRejection::NoPrincipal.logged(state).into_response());
         };
+        state.metrics.auth.accepted(TokenKind::Invocation);
         let user_token = (parts.headers.get(FORGE_USER_TOKEN))
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty())

@@ -13,7 +13,9 @@ use super::{api, assets, health, pages, telemetry};
 use crate::connect::{descriptor, lifecycle};
 use crate::forge::lifecycle as forge;
 use crate::forge::manifest::{INSTALLED_PATH, UNINSTALLED_PATH};
+use crate::metrics::http::HttpMetricsLayer;
 use crate::state::AppState;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthPolicy {
@@ -119,15 +121,21 @@ fn compression() -> CompressionLayer {
 
 pub fn router(state: AppState) -> Router {
     let security = SecurityHeaders::new(&state.config);
+    let table = table(&state);
+    let templates: Vec<&'static str> = table.table.iter().map(|r| r.path).collect();
+    state.metrics.http.know_routes(&templates);
+    // Requests are counted only when the metrics are served (`METRICS_ADDR`).
+    let metrics = (state.config.metrics_addr.is_some()).then(|| Arc::clone(&state.metrics));
     // One tuple of layers, outermost first, applied in one step: each `Router::layer` call
     // wraps every route in another boxed service that is cloned for each request.
     let layers = (
         telemetry::AccessLogLayer,
+        HttpMetricsLayer(metrics),
         security.layer(),
         // A bug must cost one request a 500, never the connection or the process.
         CatchPanicLayer::custom(|_| super::errors::json_error(&app::AppError::internal())),
     );
-    table(&state)
+    table
         .router
         .fallback(not_found)
         .layer(layers)

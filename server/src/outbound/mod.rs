@@ -44,6 +44,8 @@ pub struct Outbound {
     http: reqwest::Client,
     config: OutboundConfig,
     user_tokens: user_tokens::UserTokens,
+    /// Calls, retries and 429s (`metrics::outbound`).
+    meters: crate::metrics::outbound::OutboundMeters,
 }
 
 impl Outbound {
@@ -65,10 +67,15 @@ impl Outbound {
             http,
             config,
             user_tokens: user_tokens::UserTokens::new(10_000),
+            meters: Default::default(),
         }))
     }
 
     pub fn config(&self) -> &OutboundConfig {
         &self.config
+    }
+
+    pub fn meters(&self) -> &crate::metrics::outbound::OutboundMeters {
+        &self.meters
     }
 }

@@ -202,6 +202,9 @@ impl Outbound {
                         StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT
                     ));
             if transient {
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    self.meters.rate_limited(kind);
+                }
                 let asked = (res.headers().get(RETRY_AFTER))
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| retry_after(v, SystemTime::now()));
@@ -240,6 +243,7 @@ impl Outbound {
 
         let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let outcome = result.as_ref().map_or_else(OutboundError::code, |_| "ok");
+        self.meters.call(kind, outcome, retries);
         tracing::info!(
             target: "outbound",
             kind,

@@ -210,6 +210,7 @@ impl Runner {
         for target in targets {
             self.report_tenant(&target, mode, &mut summary).await;
         }
+        self.state.metrics.jobs.run(summary.complete());
         summary
     }
 
@@ -492,6 +493,10 @@ impl Runner {
                     return;
                 }
             }
+            (self.state.metrics.jobs).batch(
+                u64::try_from(done.reported).unwrap_or(0),
+                u64::try_from(erased).unwrap_or(0),
+            );
             counts.reported += done.reported;
             counts.closed += done.closed;
             counts.erased += erased;

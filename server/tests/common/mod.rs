@@ -439,6 +439,9 @@ pub struct TestApp {
     pub db: Option<Arc<test_db::TestDatabase>>,
     /// `TENANT_SECRET_KEYS` (every instance of one deployment has the same).
     pub secret_keys: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener (`METRICS_ADDR`, on by default here);
+    /// `None` when a test turned it off.
+    pub metrics_base: Option<String>,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -553,6 +556,8 @@ impl TestApp {
             ("TENANT_SECRET_KEYS".into(), secret_keys.clone()),
             ("CONNECT_INSTALL_KEYS_URL".into(), keys.keys_url()),
             ("APP_KEY".into(), APP_KEY.into()),
+            // Every test server serves its own metrics (its own registry: exact deltas).
+            ("METRICS_ADDR".into(), "127.0.0.1:0".into()),
         ]);
         if let Some(db) = &db {
             vars.insert("DATABASE_URL".into(), db.url.clone());
@@ -569,6 +574,19 @@ impl TestApp {
         let (router, state) = server::startup::build(config, leptos_options)
             .await
             .unwrap();
+        let metrics_base = match state.config.metrics_addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await.unwrap();
+                let base = format!("http://{}", listener.local_addr().unwrap());
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let forever = std::future::pending::<()>();
+                    server::startup::serve_metrics(listener, &state, forever).await
+                });
+                Some(base)
+            }
+            None => None,
+        };
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(server::startup::serve(
             listener,
@@ -587,8 +605,18 @@ impl TestApp {
             router,
             db,
             secret_keys,
+            metrics_base,
             _shutdown: tx,
         }
+    }
+
+    /// The metrics text, scraped from the metrics listener.
+    pub async fn metrics(&self) -> String {
+        let base = self.metrics_base.as_deref().expect("metrics are on");
+        let res = self.client.get(format!("{base}/metrics")).send().await;
+        let reply = read(res.unwrap()).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body
     }
 
     pub fn url(&self, path_and_query: &str) -> String {

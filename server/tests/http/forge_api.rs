@@ -842,3 +842,53 @@ async fn forge_ui_preflights_are_answered_for_configured_origins_only() {
         Some("https://acme.atlassian.net")
     );
 }
+
+#[tokio::test]
+async fn forge_tokens_and_jwks_fetches_are_counted_without_ids() {
+    let (_jwks, app) = setup().await;
+    let (installation, cloud) = install_ids();
+    let before = app.metrics().await;
+    let principal = "557058:forge-metrics-user";
+    assert_eq!(
+        forge_get(&app, &fit(&installation, &cloud, Some(principal)))
+            .await
+            .status,
+        200
+    );
+    let mut expired = claims(&installation, &cloud, Some(principal));
+    expired["iat"] = json!(now() - 600);
+    expired["nbf"] = json!(now() - 600);
+    expired["exp"] = json!(now() - 300);
+    assert_eq!(forge_get(&app, &sign(&expired)).await.status, 401);
+    assert_eq!(
+        forge_get(&app, &fit(&installation, &cloud, None))
+            .await
+            .status,
+        403
+    );
+    let after = app.metrics().await;
+
+    let count = |text: &str, series: &str| -> f64 {
+        let series = format!("confluence_prefs_{series} ");
+        (text.lines())
+            .find_map(|line| line.strip_prefix(&series))
+            .map_or(0.0, |v| v.trim().parse().unwrap())
+    };
+    let delta = |series: &str| count(&after, series) - count(&before, series);
+    let forge = r#"transport="forge",kind="invocation""#;
+    assert_eq!(
+        delta(&format!("auth_tokens_accepted_total{{{forge}}}")),
+        1.0
+    );
+    let refused = |reason: &str| {
+        delta(&format!(
+            r#"auth_tokens_refused_total{{{forge},reason="{reason}"}}"#
+        ))
+    };
+    assert_eq!(refused("token_expired"), 1.0);
+    assert_eq!(refused("no_principal"), 1.0);
+    assert_eq!(delta(r#"forge_jwks_fetches_total{outcome="ok"}"#), 1.0);
+    for id in [&installation, &cloud, principal, KID] {
+        assert!(!after.contains(id), "{id} in the metrics");
+    }
+}

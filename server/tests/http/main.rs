@@ -22,6 +22,7 @@ mod instances;
 mod isolation;
 mod lifecycle;
 mod logs;
+mod metrics;
 mod outbound;
 mod pages;
 mod personal_data;
