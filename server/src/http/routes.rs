@@ -4,6 +4,7 @@
 
 use axum::Router;
 use axum::routing::{MethodRouter, any, get, post};
+use leptos::server_fn::axum::server_fn_paths;
 use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -122,7 +123,13 @@ fn compression() -> CompressionLayer {
 pub fn router(state: AppState) -> Router {
     let security = SecurityHeaders::new(&state.config);
     let table = table(&state);
-    let templates: Vec<&'static str> = table.table.iter().map(|r| r.path).collect();
+    let mut templates: Vec<&'static str> = table.table.iter().map(|r| r.path).collect();
+    // Each server function is a route of its own for the metrics (`/api/preferences`): a fixed
+    // set compiled into the binary, so the label stays bounded.
+    let mut functions: Vec<&'static str> = server_fn_paths().map(|(path, _)| path).collect();
+    functions.sort_unstable();
+    functions.dedup();
+    templates.extend(functions);
     state.metrics.http.know_routes(&templates);
     // Requests are counted only when the metrics are served (`METRICS_ADDR`).
     let metrics = (state.config.metrics_addr.is_some()).then(|| Arc::clone(&state.metrics));

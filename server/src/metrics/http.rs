@@ -1,7 +1,9 @@
 //! HTTP requests: how many, by route template, method and status class, and how long each
 //! took until its response head was ready, per route. The route is axum's `MatchedPath` (the
-//! template, such as `/api/{*fn_name}`), mapped to the route table's own `&'static str`; a
-//! request no route matched is counted under [`UNMATCHED`], never under its raw path.
+//! template, such as `/healthz` or `/api/{*fn_name}`), mapped to the route table's own
+//! `&'static str`; a server function counts under its own path (`/api/preferences`, one of the
+//! compiled-in set), a path under `/api/` that no function has under the template; a request
+//! no route matched is counted under [`UNMATCHED`], never under its raw path.
 //!
 //! [`HttpMetricsLayer`] is installed only with `METRICS_ADDR` set. Each route's handles are
 //! resolved at start (the histogram) or on first use (one counter per method and status class),
@@ -136,7 +138,11 @@ impl HttpMeters {
     fn route(&self, req: &Request) -> Option<usize> {
         let index = self.index.get()?;
         match req.extensions().get::<MatchedPath>() {
-            Some(matched) => index.by_template.get(matched.as_str()).copied(),
+            // A server function's own path first (`/api/preferences`), else the template
+            // (`/api/{*fn_name}`: a path no server function has).
+            Some(matched) => (index.by_template.get(req.uri().path()))
+                .or_else(|| index.by_template.get(matched.as_str()))
+                .copied(),
             None => {
                 let path = req.uri().path();
                 (index.prefixed.iter())
