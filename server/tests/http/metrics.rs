@@ -240,3 +240,43 @@ async fn without_metrics_addr_there_is_no_metrics_listener() {
     assert_eq!(app.get("/metrics").await.status, 404);
     assert_eq!(app.get("/healthz").await.status, 200);
 }
+
+#[tokio::test]
+async fn interleaved_reads_of_two_sites_and_users_are_each_counted_once() {
+    let app = TestApp::start().await;
+    let a = app.install("site-a").await;
+    let b = app.install("site-b").await;
+    let tokens = [
+        TestApp::context_token(&a, Some("u1")),
+        TestApp::context_token(&a, Some("u2")),
+        TestApp::context_token(&b, Some("u1")),
+        TestApp::context_token(&b, Some("u3")),
+    ];
+    let before = app.metrics().await;
+    // 32 reads at once, the four callers interleaved, plus one refused token among them.
+    let reads = futures::future::join_all((0..32).map(|i| app.get_prefs(&tokens[i % 4])));
+    let (replies, refused) = tokio::join!(reads, app.get_prefs("not-a-token"));
+    assert!(replies.iter().all(|r| r.status == 200));
+    assert_eq!(refused.status, 401);
+    let d = Deltas {
+        before,
+        after: app.metrics().await,
+    };
+    let requests = |status| {
+        d.of(
+            "http_requests_total",
+            &[
+                ("route", PREFERENCES),
+                ("method", "GET"),
+                ("status", status),
+            ],
+        )
+    };
+    assert_eq!(requests("2xx"), 32.0);
+    assert_eq!(requests("4xx"), 1.0);
+    let context = [("transport", "connect"), ("kind", "context")];
+    assert_eq!(d.of("auth_tokens_accepted_total", &context), 32.0);
+    for secret in [&a.secret, &b.secret] {
+        assert!(!d.after.contains(secret.as_str()));
+    }
+}
